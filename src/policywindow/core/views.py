@@ -1,0 +1,99 @@
+"""Error pages and the health check. Nothing here ever shows a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from policywindow.system.access import public
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_MESSAGE = "数据库暂时不可用，请稍后重试。已经提交成功的数据不会丢失。"
+
+
+def wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return request.path.startswith("/api/") or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, details: dict | None = None
+) -> HttpResponse:
+    if wants_json(request):
+        body = {"code": code, "message": message, "details": details or {}}
+        response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    else:
+        response = render(
+            request,
+            "error.html",
+            {"status": status, "message": message, "code": code},
+            status=status,
+        )
+    if status == 503:
+        response["Retry-After"] = "10"
+    return response
+
+
+def is_connection_error(exc: BaseException | None) -> bool:
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc).lower()
+    markers = (
+        "connection",
+        "could not connect",
+        "server closed",
+        "terminating",
+        "the database system is",
+        "unable to open database",
+        "timeout expired",
+    )
+    return any(m in text for m in markers)
+
+
+def handler400(request, exception=None):
+    return error_response(request, 400, "bad_request", "请求格式不正确。")
+
+
+def handler403(request, exception=None):
+    return error_response(request, 403, "permission_denied", "您没有权限访问该页面或执行该操作。")
+
+
+def handler404(request, exception=None):
+    return error_response(request, 404, "not_found", "您访问的页面不存在或已被删除。")
+
+
+def handler500(request):
+    exc = sys.exc_info()[1]
+    if is_connection_error(exc):
+        log.warning("database unavailable: %s", exc)
+        return error_response(request, 503, "service_unavailable", UNAVAILABLE_MESSAGE)
+    return error_response(
+        request, 500, "server_error", "系统内部错误，已记录日志。请稍后重试或联系系统管理员。"
+    )
+
+
+@public
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        log.warning("health check: database unreachable: %s", exc)
+        return JsonResponse(
+            {"status": "unavailable", "database": "unreachable", "message": UNAVAILABLE_MESSAGE},
+            status=503,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,445 @@
+"""Built-in menus, roles, parameters and dictionaries, kept in sync after every migrate.
+
+Menus are data (DESIGN.md §6): administrators may add menus and edit names,
+order and visibility; built-in entries are matched by ``key`` and only
+created or re-linked here, never overwritten, so local edits survive upgrades.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+
+@dataclass(frozen=True)
+class MenuSpec:
+    key: str
+    name: str
+    kind: str
+    url_name: str = ""
+    icon: str = ""
+    permission: str = ""
+    children: tuple[MenuSpec, ...] = field(default_factory=tuple)
+
+
+def _buttons(prefix: str, key: str, actions: dict[str, str]) -> tuple[MenuSpec, ...]:
+    return tuple(
+        MenuSpec(f"{key}.{action}", label, "button", permission=f"{prefix}:{action}")
+        for action, label in actions.items()
+    )
+
+
+MENU_TREE: tuple[MenuSpec, ...] = (
+    MenuSpec(
+        "system",
+        "系统管理",
+        "directory",
+        icon="gear",
+        children=(
+            MenuSpec(
+                "system.user",
+                "用户管理",
+                "menu",
+                "system:user_list",
+                "people",
+                "system:user:list",
+                _buttons(
+                    "system:user",
+                    "system.user",
+                    {
+                        "create": "新增用户",
+                        "update": "修改用户",
+                        "reset-password": "重置密码",
+                        "status": "启用停用",
+                        "grant-role": "分配角色",
+                    },
+                ),
+            ),
+            MenuSpec(
+                "system.dept",
+                "部门管理",
+                "menu",
+                "system:dept_list",
+                "diagram-3",
+                "system:dept:list",
+                _buttons(
+                    "system:dept",
+                    "system.dept",
+                    {
+                        "create": "新增部门",
+                        "update": "修改部门",
+                    },
+                ),
+            ),
+            MenuSpec(
+                "system.post",
+                "岗位管理",
+                "menu",
+                "system:post_list",
+                "person-badge",
+                "system:post:list",
+                _buttons(
+                    "system:post",
+                    "system.post",
+                    {
+                        "create": "新增岗位",
+                        "update": "修改岗位",
+                    },
+                ),
+            ),
+            MenuSpec(
+                "system.menu",
+                "菜单管理",
+                "menu",
+                "system:menu_list",
+                "list-nested",
+                "system:menu:list",
+                _buttons(
+                    "system:menu",
+                    "system.menu",
+                    {
+                        "create": "新增菜单",
+                        "update": "修改菜单",
+                        "delete": "删除菜单",
+                    },
+                ),
+            ),
+            MenuSpec(
+                "system.role",
+                "角色管理",
+                "menu",
+                "system:role_list",
+                "person-lock",
+                "system:role:list",
+                _buttons(
+                    "system:role",
+                    "system.role",
+                    {
+                        "create": "新增角色",
+                        "update": "修改角色",
+                        "grant": "分配权限",
+                    },
+                ),
+            ),
+            MenuSpec(
+                "system.dict",
+                "字典管理",
+                "menu",
+                "system:dict_list",
+                "book",
+                "system:dict:list",
+                _buttons(
+                    "system:dict",
+                    "system.dict",
+                    {
+                        "create": "新增字典",
+                        "update": "修改字典",
+                    },
+                ),
+            ),
+            MenuSpec(
+                "system.param",
+                "参数设置",
+                "menu",
+                "system:param_list",
+                "sliders",
+                "system:param:list",
+                (
+                    MenuSpec(
+                        "system.param.update",
+                        "修改业务参数",
+                        "button",
+                        permission="system:param:update",
+                    ),
+                    MenuSpec(
+                        "system.param.security",
+                        "修改安全参数",
+                        "button",
+                        permission="security:param:update",
+                    ),
+                ),
+            ),
+            MenuSpec(
+                "system.calendar",
+                "节假日日历",
+                "menu",
+                "system:calendar",
+                "calendar3",
+                "system:calendar:list",
+                _buttons(
+                    "system:calendar",
+                    "system.calendar",
+                    {
+                        "update": "修改日期",
+                        "seed": "导入法定节假日",
+                    },
+                ),
+            ),
+            MenuSpec(
+                "system.online",
+                "在线用户",
+                "menu",
+                "system:online_list",
+                "broadcast",
+                "security:online:list",
+                (
+                    MenuSpec(
+                        "system.online.kick",
+                        "强制退出",
+                        "button",
+                        permission="security:online:kick",
+                    ),
+                ),
+            ),
+        ),
+    ),
+    MenuSpec(
+        "audit",
+        "安全审计",
+        "directory",
+        icon="shield-check",
+        children=(
+            MenuSpec(
+                "audit.operlog",
+                "操作日志",
+                "menu",
+                "system:operlog_list",
+                "journal-text",
+                "audit:operlog:list",
+                (
+                    MenuSpec(
+                        "audit.operlog.verify",
+                        "校验日志链",
+                        "button",
+                        permission="audit:operlog:verify",
+                    ),
+                ),
+            ),
+            MenuSpec(
+                "audit.loginlog",
+                "登录日志",
+                "menu",
+                "system:loginlog_list",
+                "box-arrow-in-right",
+                "audit:loginlog:list",
+            ),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    code: str
+    name: str
+    data_scope: str
+    menu_keys: tuple[str, ...]
+    admin_kind: str = ""
+    for_enterprise: bool = False
+    remark: str = ""
+
+
+SYSTEM_ADMIN_MENUS = (
+    "system",
+    "system.user",
+    "system.user.create",
+    "system.user.update",
+    "system.user.reset-password",
+    "system.user.status",
+    "system.dept",
+    "system.dept.create",
+    "system.dept.update",
+    "system.post",
+    "system.post.create",
+    "system.post.update",
+    "system.menu",
+    "system.menu.create",
+    "system.menu.update",
+    "system.menu.delete",
+    "system.dict",
+    "system.dict.create",
+    "system.dict.update",
+    "system.param",
+    "system.param.update",
+    "system.calendar",
+    "system.calendar.update",
+    "system.calendar.seed",
+)
+SECURITY_ADMIN_MENUS = (
+    "system",
+    "system.user",
+    "system.user.grant-role",
+    "system.role",
+    "system.role.create",
+    "system.role.update",
+    "system.role.grant",
+    "system.param",
+    "system.param.security",
+    "system.online",
+    "system.online.kick",
+)
+AUDIT_ADMIN_MENUS = (
+    "audit",
+    "audit.operlog",
+    "audit.operlog.verify",
+    "audit.loginlog",
+)
+
+ROLE_SPECS: tuple[RoleSpec, ...] = (
+    RoleSpec(
+        "sys_admin",
+        "系统管理员",
+        "all",
+        SYSTEM_ADMIN_MENUS,
+        "system",
+        remark="三员之一：用户、部门、岗位、菜单、字典、参数与日历",
+    ),
+    RoleSpec(
+        "sec_admin",
+        "安全管理员",
+        "all",
+        SECURITY_ADMIN_MENUS,
+        "security",
+        remark="三员之一：角色授权、安全参数、在线会话",
+    ),
+    RoleSpec(
+        "audit_admin",
+        "审计管理员",
+        "all",
+        AUDIT_ADMIN_MENUS,
+        "audit",
+        remark="三员之一：查阅操作日志与登录日志，校验日志链",
+    ),
+    RoleSpec("policy_admin", "政策管理员", "dept_below", (), remark="维护政策库、细则与工作流"),
+    RoleSpec(
+        "window_clerk", "窗口受理人员", "dept_below", (), remark="一口受理：受理、补正、不予受理"
+    ),
+    RoleSpec("reviewer", "审核科员", "dept", (), remark="部门并联审核的经办人"),
+    RoleSpec("section_chief", "科长", "dept", (), remark="部门审核的复核人"),
+    RoleSpec("dept_leader", "分管领导", "dept_below", (), remark="部门审核的审批人"),
+    RoleSpec("finance_officer", "财政人员", "all", (), remark="财政报送与拨付"),
+    RoleSpec("bureau_leader", "营商局领导", "all", (), remark="查看全省数据看板"),
+    RoleSpec(
+        "enterprise",
+        "企业经办人",
+        "self",
+        (),
+        for_enterprise=True,
+        remark="企业用户：申报与查询本企业事项",
+    ),
+)
+
+DICT_SPECS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "enterprise_size": (
+        "企业规模",
+        (("large", "大型"), ("medium", "中型"), ("small", "小型"), ("micro", "微型")),
+    ),
+    "policy_theme": (
+        "政策主题",
+        (
+            ("tech", "科技创新"),
+            ("industry", "产业发展"),
+            ("talent", "人才引进"),
+            ("trade", "外贸外经"),
+            ("employment", "稳岗就业"),
+            ("digital", "数字化转型"),
+        ),
+    ),
+    "promotion_scope": ("推广范围", (("province", "全省"), ("ftz", "自贸试验区及协同区"))),
+    "notice_channel": ("通知渠道", (("inbox", "站内信"), ("email", "电子邮件"), ("sms", "短信"))),
+}
+
+
+def walk(specs: tuple[MenuSpec, ...], parent_key: str | None = None):
+    for order, spec in enumerate(specs, start=1):
+        yield spec, parent_key, order
+        yield from walk(spec.children, spec.key)
+
+
+def sync_builtin_data(**_kwargs) -> None:
+    """post_migrate hook: create what is missing, never overwrite administrators' edits."""
+    with transaction.atomic():
+        menus = sync_menus()
+        sync_roles(menus)
+        sync_parameters()
+        sync_dictionaries()
+
+
+def sync_menus() -> dict:
+    from .models import Menu
+
+    existing = {m.key: m for m in Menu.objects.all()}
+    for spec, parent_key, order in walk(MENU_TREE):
+        if spec.key in existing:
+            continue
+        existing[spec.key] = Menu.objects.create(
+            key=spec.key,
+            name=spec.name,
+            kind=spec.kind,
+            url_name=spec.url_name,
+            icon=spec.icon,
+            permission=spec.permission,
+            order=order * 10,
+            builtin=True,
+            parent=existing.get(parent_key) if parent_key else None,
+        )
+    return existing
+
+
+def sync_roles(menus: dict) -> None:
+    from .models import Role
+
+    for order, spec in enumerate(ROLE_SPECS, start=1):
+        role, created = Role.objects.get_or_create(
+            code=spec.code,
+            defaults={
+                "name": spec.name,
+                "data_scope": spec.data_scope,
+                "admin_kind": spec.admin_kind,
+                "for_enterprise": spec.for_enterprise,
+                "builtin": True,
+                "order": order * 10,
+                "remark": spec.remark,
+            },
+        )
+        if created:
+            role.menus.set([menus[k] for k in spec.menu_keys])
+        elif spec.admin_kind:
+            # The three administrators' grants are fixed by 三员分立; keep them whole.
+            role.menus.add(*[menus[k] for k in spec.menu_keys])
+
+
+def sync_parameters() -> None:
+    from .models import SystemParameter
+    from .params import PARAM_SPECS, format_value
+
+    have = set(SystemParameter.objects.values_list("key", flat=True))
+    SystemParameter.objects.bulk_create(
+        SystemParameter(
+            key=s.key,
+            name=s.name,
+            value=format_value(s.value_type, s.default),
+            value_type=s.value_type,
+            group=s.group,
+            remark=s.remark,
+            min_value=s.min_value,
+            max_value=s.max_value,
+        )
+        for s in PARAM_SPECS
+        if s.key not in have
+    )
+
+
+def sync_dictionaries() -> None:
+    from .models import DictItem, DictType
+
+    for code, (name, items) in DICT_SPECS.items():
+        dict_type, created = DictType.objects.get_or_create(
+            code=code, defaults={"name": name, "builtin": True}
+        )
+        if created:
+            DictItem.objects.bulk_create(
+                DictItem(dict_type=dict_type, value=v, label=label, order=i * 10)
+                for i, (v, label) in enumerate(items, start=1)
+            )

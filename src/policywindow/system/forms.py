@@ -1,0 +1,155 @@
+"""Forms of the system module: field-level validation with Chinese messages."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import Department, Post, Role, User, mobile_validator
+
+
+class BootstrapFormMixin:
+    """Give every widget the UI kit's classes so templates can render fields uniformly."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput,)):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
+                continue
+            elif isinstance(widget, (forms.Select, forms.SelectMultiple)):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def add_domain_error(self, error) -> None:
+        """Attach a service's ValidationFailed details to the right fields."""
+        placed = False
+        for field, messages in (error.details or {}).items():
+            for message in messages if isinstance(messages, list) else [messages]:
+                self.add_error(field if field in self.fields else None, message)
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
+
+class LoginForm(BootstrapFormMixin, forms.Form):
+    username = forms.CharField(
+        label="用户名", max_length=150, error_messages={"required": "请输入用户名"}
+    )
+    password = forms.CharField(
+        label="密码",
+        widget=forms.PasswordInput(render_value=False),
+        error_messages={"required": "请输入密码"},
+    )
+
+
+class TotpForm(BootstrapFormMixin, forms.Form):
+    code = forms.RegexField(
+        label="动态口令",
+        regex=r"^\s*\d{6}\s*$",
+        max_length=8,
+        error_messages={"required": "请输入 6 位动态口令", "invalid": "动态口令为 6 位数字"},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class PasswordChangeForm(BootstrapFormMixin, forms.Form):
+    old_password = forms.CharField(
+        label="原密码", widget=forms.PasswordInput, error_messages={"required": "请输入原密码"}
+    )
+    new_password = forms.CharField(
+        label="新密码", widget=forms.PasswordInput, error_messages={"required": "请输入新密码"}
+    )
+    confirm_password = forms.CharField(
+        label="确认新密码",
+        widget=forms.PasswordInput,
+        error_messages={"required": "请再次输入新密码"},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("new_password")
+            and data.get("confirm_password")
+            and data["new_password"] != data["confirm_password"]
+        ):
+            self.add_error("confirm_password", "两次输入的新密码不一致")
+        return data
+
+
+class DepartmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Department) -> str:
+        return obj.indented_name
+
+
+class UserForm(BootstrapFormMixin, forms.Form):
+    username = forms.RegexField(
+        label="用户名",
+        regex=r"^[A-Za-z][A-Za-z0-9_.-]{2,29}$",
+        max_length=30,
+        error_messages={
+            "required": "请输入用户名",
+            "invalid": "用户名为 3-30 位字母、数字、下划线，须以字母开头",
+        },
+    )
+    real_name = forms.CharField(
+        label="姓名", max_length=50, error_messages={"required": "请输入姓名"}
+    )
+    kind = forms.ChoiceField(label="用户类型", choices=User.Kind.choices, initial=User.Kind.STAFF)
+    department = DepartmentChoiceField(
+        label="所属部门",
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label="请选择部门",
+    )
+    mobile = forms.CharField(
+        label="手机号码",
+        max_length=11,
+        required=False,
+        validators=[mobile_validator],
+    )
+    email = forms.EmailField(
+        label="邮箱", required=False, error_messages={"invalid": "请输入正确的邮箱地址"}
+    )
+    posts = forms.ModelMultipleChoiceField(
+        label="岗位",
+        queryset=Post.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    password = forms.CharField(
+        label="初始密码",
+        widget=forms.PasswordInput,
+        required=False,
+        help_text="至少 8 位，包含大写字母、小写字母、数字、特殊字符中的至少三类；留空则自动生成。用户首次登录须修改密码。",
+    )
+    remark = forms.CharField(
+        label="备注", max_length=200, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .selectors import enabled_departments
+
+        self.fields["department"].queryset = enabled_departments()
+        self.fields["posts"].queryset = Post.objects.filter(status="enabled")
+        if editing:
+            for name in ("username", "kind", "password"):
+                del self.fields[name]
+
+
+class RoleAssignForm(forms.Form):
+    roles = forms.ModelMultipleChoiceField(
+        label="角色",
+        queryset=Role.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .selectors import roles_for_kind
+
+        self.fields["roles"].queryset = roles_for_kind(user.kind)

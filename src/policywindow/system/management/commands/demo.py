@@ -1,0 +1,20 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from policywindow.system.demo import demo_accounts_text, load_demo
+
+
+class Command(BaseCommand):
+    help = "准备演示环境：迁移数据库、载入演示数据、打印演示账号，然后启动服务"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="只准备数据，不启动服务")
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        created = load_demo()
+        self.stdout.write("已载入演示数据" if created else "演示数据已存在，直接使用")
+        self.stdout.write(demo_accounts_text())
+        if not options["no_serve"]:
+            call_command("serve", bind=options["bind"], workers=2)

@@ -1,0 +1,81 @@
+"""Session security and access control, applied to every request."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from policywindow.core.views import error_response
+
+from .access import AUTHENTICATED, PERMISSION, access_of, is_allowed
+from .auth import password_expired
+from .params import get_param
+from .sessions import touch_session
+
+log = logging.getLogger(__name__)
+
+LAST_SEEN_KEY = "pw_last_seen"
+TOUCH_EVERY_SECONDS = 60
+
+
+class SessionSecurityMiddleware:
+    """Ends idle sessions and sessions an administrator ended; records activity."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and not request.path.startswith("/static/"):
+            now = time.time()
+            last_seen = request.session.get(LAST_SEEN_KEY, now)
+            idle_limit = int(get_param("security.session_idle_minutes")) * 60
+            if now - last_seen > idle_limit:
+                logout(request)
+                messages.info(request, "长时间未操作，会话已结束，请重新登录")
+            elif now - last_seen >= TOUCH_EVERY_SECONDS or LAST_SEEN_KEY not in request.session:
+                request.session[LAST_SEEN_KEY] = now
+                touch_session(request)
+        return self.get_response(request)
+
+
+class AccessControlMiddleware:
+    """Deny by default: a view must declare who may reach it (see ``access.py``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        access = access_of(view_func)
+        if access is None:
+            log.error(
+                "view %s declares no access; denied", getattr(view_func, "__name__", view_func)
+            )
+            return error_response(
+                request, 403, "permission_denied", "该页面未声明访问权限，已拒绝访问。"
+            )
+        user = request.user
+        if access.kind in (AUTHENTICATED, PERMISSION) and not user.is_authenticated:
+            if request.path.startswith("/api/"):
+                return error_response(request, 401, "not_authenticated", "请先登录")
+            return redirect(f"{reverse('system:login')}?next={request.get_full_path()}")
+        owes_password = user.is_authenticated and (
+            user.must_change_password or password_expired(user)
+        )
+        if owes_password and not access.during_login:
+            return redirect("system:password_change")
+        if not is_allowed(user, access):
+            return error_response(
+                request,
+                403,
+                "permission_denied",
+                f"您没有权限访问该页面（需要权限：{access.describe()}）",
+            )
+        return None

@@ -1,0 +1,113 @@
+"""System parameters (系统参数): defaults declared here, values in force in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    key: str
+    name: str
+    value_type: str  # "int" | "bool" | "text"
+    default: object
+    group: str  # "security" | "general"
+    remark: str = ""
+    min_value: int | None = None
+    max_value: int | None = None
+
+
+PARAM_SPECS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "security.password_expiry_days",
+        "密码有效期（天）",
+        "int",
+        90,
+        "security",
+        "超过天数须修改密码；0 表示不过期",
+        0,
+        365,
+    ),
+    ParamSpec(
+        "security.lockout_threshold",
+        "登录失败锁定次数",
+        "int",
+        5,
+        "security",
+        "同一用户名连续失败达到次数即锁定",
+        3,
+        10,
+    ),
+    ParamSpec("security.lockout_minutes", "锁定时长（分钟）", "int", 30, "security", "", 5, 1440),
+    ParamSpec(
+        "security.session_idle_minutes",
+        "会话空闲超时（分钟）",
+        "int",
+        30,
+        "security",
+        "无操作超过该时间自动退出登录",
+        5,
+        120,
+    ),
+    ParamSpec(
+        "security.totp_required",
+        "工作人员必须使用动态口令",
+        "bool",
+        settings.POLICYWINDOW_TOTP_REQUIRED_DEFAULT,
+        "security",
+        "开启后政府工作人员登录须输入 TOTP 动态口令",
+    ),
+    ParamSpec(
+        "general.review_limit_days",
+        "默认审核时限（工作日）",
+        "int",
+        5,
+        "general",
+        "一周办结：受理至审核决定的默认工作日数",
+        1,
+        60,
+    ),
+    ParamSpec("general.publicity_days", "默认公示期（工作日）", "int", 5, "general", "", 1, 30),
+    ParamSpec(
+        "general.audit_retention_days",
+        "日志保存期限（天）",
+        "int",
+        184,
+        "general",
+        "等保要求不少于 184 天",
+        184,
+        3650,
+    ),
+    ParamSpec("general.site_notice", "工作台公告", "text", "", "general", "显示在工作台顶部"),
+)
+SPECS_BY_KEY = {spec.key: spec for spec in PARAM_SPECS}
+
+
+def parse_value(value_type: str, raw: str) -> object:
+    if value_type == "int":
+        return int(raw)
+    if value_type == "bool":
+        return raw.lower() in {"1", "true", "yes", "on"}
+    return raw
+
+
+def format_value(value_type: str, value: object) -> str:
+    if value_type == "bool":
+        return "true" if value else "false"
+    return str(value)
+
+
+def get_param(key: str) -> object:
+    """The value in force; the declared default when no row exists yet."""
+    from .models import SystemParameter
+
+    spec = SPECS_BY_KEY[key]
+    raw = SystemParameter.objects.filter(key=key).values_list("value", flat=True).first()
+    if raw is None:
+        return spec.default
+    try:
+        return parse_value(spec.value_type, raw)
+    except ValueError:
+        return spec.default

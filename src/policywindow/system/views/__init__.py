@@ -1,0 +1,1 @@
+"""Views of 系统管理, one module per page family; each module exports ``urlpatterns``."""

@@ -1,0 +1,89 @@
+"""Shared fixtures: departments, users with roles, and signed-in clients."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.test import Client
+
+from policywindow.system.models import Department, Role, User
+
+PASSWORD = "Test@Pass2026"
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_department(db):
+    def make(name: str | None = None, parent: Department | None = None, **fields) -> Department:
+        n = next(_seq)
+        dept = Department(name=name or f"测试部门{n}", code=fields.pop("code", f"T{n:04d}"), parent=parent, **fields)
+        dept.save()
+        dept.path = (parent.path if parent else "/") + f"{dept.pk}/"
+        dept.save(update_fields=["path"])
+        return dept
+
+    return make
+
+
+@pytest.fixture
+def department(make_department) -> Department:
+    return make_department("省营商局")
+
+
+@pytest.fixture
+def make_user(db, department):
+    def make(
+        username: str | None = None,
+        *roles: str,
+        kind: str = User.Kind.STAFF,
+        dept: Department | None = None,
+        **fields,
+    ) -> User:
+        username = username or f"user{next(_seq)}"
+        user = User(
+            username=username,
+            real_name=fields.pop("real_name", f"用户{username}"),
+            kind=kind,
+            department=None if kind == User.Kind.ENTERPRISE else (dept or department),
+            must_change_password=fields.pop("must_change_password", False),
+            **fields,
+        )
+        user.set_password(PASSWORD)
+        user.save()
+        user.roles.set(Role.objects.filter(code__in=roles))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login():
+    """A test client signed in as ``user`` (no second factor: demo/test parameters)."""
+
+    def sign_in(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def sysadmin(make_user) -> User:
+    return make_user("sysadmin", "sys_admin")
+
+
+@pytest.fixture
+def secadmin(make_user) -> User:
+    return make_user("secadmin", "sec_admin")
+
+
+@pytest.fixture
+def auditor(make_user) -> User:
+    return make_user("auditor", "audit_admin")
+
+
+@pytest.fixture
+def enterprise_user(make_user) -> User:
+    return make_user("qiye", "enterprise", kind=User.Kind.ENTERPRISE)

@@ -17,7 +17,12 @@ _seq = itertools.count(1)
 def make_department(db):
     def make(name: str | None = None, parent: Department | None = None, **fields) -> Department:
         n = next(_seq)
-        dept = Department(name=name or f"测试部门{n}", code=fields.pop("code", f"T{n:04d}"), parent=parent, **fields)
+        dept = Department(
+            name=name or f"测试部门{n}",
+            code=fields.pop("code", f"T{n:04d}"),
+            parent=parent,
+            **fields,
+        )
         dept.save()
         dept.path = (parent.path if parent else "/") + f"{dept.pk}/"
         dept.save(update_fields=["path"])
@@ -87,3 +92,9 @@ def auditor(make_user) -> User:
 @pytest.fixture
 def enterprise_user(make_user) -> User:
     return make_user("qiye", "enterprise", kind=User.Kind.ENTERPRISE)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's production work factor makes every test login cost ~0.3 s; tests don't need it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -34,6 +34,7 @@ ALIASES = {
     "worker": ["worker"],
     "migrate": ["migrate"],
     "verify-audit": ["verify_audit"],
+    "create-admins": ["create_admins"],
 }
 
 

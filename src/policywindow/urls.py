@@ -1,9 +1,12 @@
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from policywindow.core.views import healthz
+from policywindow.system.access import public
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/v1/", include("policywindow.api.urls")),
     path("", include("policywindow.system.urls")),
 ]

@@ -55,5 +55,7 @@ def test_a_gap_in_the_table_is_refused_not_guessed():
 
 def test_administrator_edit_is_used():
     # Declare a working Monday a holiday: the deadline moves by one working day.
-    CalendarDay.objects.filter(date=dt.date(2026, 11, 23)).update(is_working_day=False, note="临时休假")
+    CalendarDay.objects.filter(date=dt.date(2026, 11, 23)).update(
+        is_working_day=False, note="临时休假"
+    )
     assert calendar.add_working_days(dt.date(2026, 11, 20), 5) == dt.date(2026, 11, 30)

@@ -1,10 +1,41 @@
-"""The REST API root (django-ninja). Routers of each module are added here."""
+"""The REST API root (django-ninja). Routers of each module are added here.
+
+Conventions (DESIGN.md §5a, §7): ``/api/v1/<resource>`` plural nouns, one error
+body ``{"code", "message", "details"}`` (errors.py), page paging with totals
+(pagination.py), ``Idempotency-Key`` on creating POSTs (idempotency.py), and an
+access declaration on every operation (security.py).
+"""
 
 from ninja import NinjaAPI
+
+from . import errors
+from .docs import SelfHostedSwagger
+from .rendering import renderer
+from .routers import account, calendar, system
+from .security import deny_undeclared
+
+
+def apply_conventions(target: NinjaAPI) -> NinjaAPI:
+    """Our error body and deny-by-default access on a NinjaAPI (also used by tests)."""
+    errors.install(target)
+    target.add_decorator(deny_undeclared)
+    return target
+
 
 api = NinjaAPI(
     title="政策兑现单一窗口 API",
     version="1.0.0",
-    description="政策兑现单一窗口对外接口。所有错误返回统一格式 {code, message, details}。",
+    description=(
+        "政策兑现单一窗口对外接口。所有错误返回统一格式 {code, message, details}。"
+        "浏览器使用登录会话（修改类请求须携带 X-CSRFToken），系统对接使用访问令牌"
+        "（请求头 Authorization: Bearer <token>）。新增类 POST 请求支持 Idempotency-Key。"
+    ),
     urls_namespace="api",
+    docs=SelfHostedSwagger(),
+    renderer=renderer,
 )
+apply_conventions(api)
+
+api.add_router("", account.router)
+api.add_router("", system.router)
+api.add_router("", calendar.router)

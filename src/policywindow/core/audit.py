@@ -6,6 +6,7 @@ describes, so the event and the change commit or roll back together.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ def _json_safe(value: Any) -> Any:
 def compute_hash(event: AuditEvent) -> str:
     payload = {
         "seq": event.seq,
-        "occurred_at": event.occurred_at.astimezone(timezone.UTC).isoformat(),
+        "occurred_at": event.occurred_at.astimezone(dt.UTC).isoformat(),
         "actor_id": event.actor_id,
         "actor_name": event.actor_name,
         "action": event.action,

@@ -110,7 +110,7 @@ def seed_from_chinese_calendar(first_year: int | None = None, last_year: int | N
     """Fill missing dates from the ``chinesecalendar`` package; never overwrites edits."""
     import chinese_calendar
 
-    known_first, known_last = _chinese_calendar_years()
+    known_first, known_last = official_years()
     first_year = max(first_year or known_first, known_first)
     last_year = min(last_year or known_last, known_last)
     existing = set(
@@ -152,7 +152,8 @@ def _holiday_note(day: dt.date, working: bool, on_holiday: bool, name: str | Non
     return ""
 
 
-def _chinese_calendar_years() -> tuple[int, int]:
+def official_years() -> tuple[int, int]:
+    """First and last year the installed chinesecalendar package knows."""
     import chinese_calendar
 
     years = sorted({d.year for d in chinese_calendar.holidays})

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.db import models
+
 
 class DomainError(Exception):
     code = "invalid"
@@ -48,3 +51,16 @@ class CalendarNotCovered(DomainError):
     """A working-day question about a date the holiday table does not cover."""
 
     code = "calendar_not_covered"
+
+
+def full_clean_or_fail(instance: models.Model, exclude: list[str] | None = None) -> None:
+    """Model validation as a ``ValidationFailed`` with field-level messages."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationFailed("提交的内容有误", details=exc.message_dict) from exc
+
+
+def refuse_duplicate(duplicates: models.QuerySet, field: str, message: str) -> None:
+    if duplicates.exists():
+        raise ValidationFailed(message, details={field: [message]})

@@ -9,6 +9,7 @@ import pyotp
 from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .models import LoginGuard, LoginLog, User
 from .params import get_param
@@ -44,7 +45,9 @@ def attempt_login(request, username: str, password: str) -> LoginOutcome:
     with transaction.atomic():
         guard, _ = LoginGuard.objects.select_for_update().get_or_create(username=username)
         if guard.locked_until and guard.locked_until > now:
-            message = f"连续登录失败次数过多，账号已锁定，请于 {_local(guard.locked_until)} 后重试"
+            message = gettext("连续登录失败次数过多，账号已锁定，请于 %(time)s 后重试") % {
+                "time": _local(guard.locked_until)
+            }
             _log(request, username, None, False, message)
             return LoginOutcome(None, message)
         user = authenticate(request, username=username, password=password)
@@ -55,7 +58,7 @@ def attempt_login(request, username: str, password: str) -> LoginOutcome:
         guard.failures, guard.locked_until = 0, None
         guard.save(update_fields=["failures", "locked_until"])
     _log(request, username, user, True, "登录成功")
-    return LoginOutcome(user, "登录成功")
+    return LoginOutcome(user, gettext("登录成功"))
 
 
 def _register_failure(guard: LoginGuard, now: dt.datetime) -> str:
@@ -69,12 +72,17 @@ def _register_failure(guard: LoginGuard, now: dt.datetime) -> str:
     if guard.failures >= threshold:
         guard.locked_until = now + dt.timedelta(minutes=minutes)
         guard.failures = 0
-        message = (
-            f"用户名或密码错误，已连续失败 {threshold} 次，账号锁定 {minutes} 分钟，"
-            f"请于 {_local(guard.locked_until)} 后重试"
-        )
+        message = gettext(
+            "用户名或密码错误，已连续失败 %(n)s 次，账号锁定 %(m)s 分钟，请于 %(time)s 后重试"
+        ) % {
+            "n": threshold,
+            "m": minutes,
+            "time": _local(guard.locked_until),
+        }
     else:
-        message = f"用户名或密码错误，再失败 {threshold - guard.failures} 次账号将被锁定"
+        message = gettext("用户名或密码错误，再失败 %(n)s 次账号将被锁定") % {
+            "n": threshold - guard.failures
+        }
     guard.save()
     return message
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from .models import Department, Post, Role, User, mobile_validator
+from .models import Department, Post, Role, User, mobile_validator, username_validator
 
 
 class BootstrapFormMixin:
@@ -23,6 +24,22 @@ class BootstrapFormMixin:
             else:
                 widget.attrs.setdefault("class", "form-control")
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        self._mark_invalid_widgets()
+
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)
+        self._mark_invalid_widgets()
+
+    def _mark_invalid_widgets(self) -> None:
+        # Bootstrap draws the red border from the input's own class.
+        for name in getattr(self, "_errors", None) or {}:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+
     def add_domain_error(self, error) -> None:
         """Attach a service's ValidationFailed details to the right fields."""
         placed = False
@@ -36,12 +53,12 @@ class BootstrapFormMixin:
 
 class LoginForm(BootstrapFormMixin, forms.Form):
     username = forms.CharField(
-        label="用户名", max_length=150, error_messages={"required": "请输入用户名"}
+        label=_("用户名"), max_length=150, error_messages={"required": _("请输入用户名")}
     )
     password = forms.CharField(
-        label="密码",
+        label=_("密码"),
         widget=forms.PasswordInput(render_value=False),
-        error_messages={"required": "请输入密码"},
+        error_messages={"required": _("请输入密码")},
     )
 
 
@@ -85,14 +102,11 @@ class DepartmentChoiceField(forms.ModelChoiceField):
 
 
 class UserForm(BootstrapFormMixin, forms.Form):
-    username = forms.RegexField(
+    username = forms.CharField(
         label="用户名",
-        regex=r"^[A-Za-z][A-Za-z0-9_.-]{2,29}$",
         max_length=30,
-        error_messages={
-            "required": "请输入用户名",
-            "invalid": "用户名为 3-30 位字母、数字、下划线，须以字母开头",
-        },
+        validators=[username_validator],
+        error_messages={"required": "请输入用户名"},
     )
     real_name = forms.CharField(
         label="姓名", max_length=50, error_messages={"required": "请输入姓名"}
@@ -140,8 +154,13 @@ class UserForm(BootstrapFormMixin, forms.Form):
                 del self.fields[name]
 
 
+class RoleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Role) -> str:
+        return f"{obj.name}（三员·{obj.get_admin_kind_display()}）" if obj.admin_kind else obj.name
+
+
 class RoleAssignForm(forms.Form):
-    roles = forms.ModelMultipleChoiceField(
+    roles = RoleChoiceField(
         label="角色",
         queryset=Role.objects.none(),
         required=False,

@@ -15,7 +15,7 @@ from policywindow.core.views import error_response
 from .access import AUTHENTICATED, PERMISSION, access_of, is_allowed
 from .auth import password_expired
 from .params import get_param
-from .sessions import touch_session
+from .sessions import forget_session, touch_session
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class SessionSecurityMiddleware:
             last_seen = request.session.get(LAST_SEEN_KEY, now)
             idle_limit = int(get_param("security.session_idle_minutes")) * 60
             if now - last_seen > idle_limit:
+                forget_session(request.session.session_key)
                 logout(request)
                 messages.info(request, "长时间未操作，会话已结束，请重新登录")
             elif now - last_seen >= TOUCH_EVERY_SECONDS or LAST_SEEN_KEY not in request.session:
@@ -70,12 +71,24 @@ class AccessControlMiddleware:
             user.must_change_password or password_expired(user)
         )
         if owes_password and not access.during_login:
+            if request.path.startswith("/api/"):
+                return error_response(
+                    request, 403, "password_change_required", "请先在系统页面修改密码后再使用接口"
+                )
             return redirect("system:password_change")
         if not is_allowed(user, access):
             return error_response(
                 request,
                 403,
                 "permission_denied",
-                f"您没有权限访问该页面（需要权限：{access.describe()}）",
+                f"您没有权限访问该页面（需要“{_permission_name(access.code)}”权限）",
             )
         return None
+
+
+def _permission_name(code: str) -> str:
+    """The menu or button name users know, instead of the code."""
+    from .models import Menu
+
+    name = Menu.objects.filter(permission=code).values_list("name", flat=True).first()
+    return name or code

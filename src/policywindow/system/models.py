@@ -15,6 +15,10 @@ class Status(models.TextChoices):
 
 
 mobile_validator = RegexValidator(r"^1[3-9]\d{9}$", "请输入正确的11位手机号码")
+username_validator = RegexValidator(
+    r"^[A-Za-z][A-Za-z0-9_.-]{2,29}$",
+    "用户名为 3-30 位字母、数字、下划线、点或连字符，须以字母开头",
+)
 
 
 class Department(models.Model):

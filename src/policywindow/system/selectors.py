@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
 from .datascope import scope_filter
 from .models import Department, Menu, Role, Status, User
@@ -50,10 +51,12 @@ def sidebar_for(user) -> list[NavItem]:
             children = build(menu.pk)
             if menu.kind == Menu.Kind.DIRECTORY and children:
                 items.append(
-                    NavItem(menu.name, menu.icon or "folder", key=menu.key, children=children)
+                    NavItem(
+                        gettext(menu.name), menu.icon or "folder", key=menu.key, children=children
+                    )
                 )
             elif menu.kind == Menu.Kind.MENU and menu.pk in granted and (url := _menu_url(menu)):
-                items.append(NavItem(menu.name, menu.icon or "dot", url, menu.key))
+                items.append(NavItem(gettext(menu.name), menu.icon or "dot", url, menu.key))
         return items
 
     return build(None)

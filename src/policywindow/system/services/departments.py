@@ -7,7 +7,12 @@ from typing import Any
 from django.db import transaction
 
 from policywindow.core import audit
-from policywindow.core.errors import Conflict, ValidationFailed
+from policywindow.core.errors import (
+    Conflict,
+    ValidationFailed,
+    full_clean_or_fail,
+    refuse_duplicate,
+)
 
 from ..models import Department, Status, User
 
@@ -40,6 +45,16 @@ def _check_parent(dept: Department, parent: Department | None) -> None:
         )
 
 
+def _check_unique(dept: Department) -> None:
+    others = Department.objects.exclude(pk=dept.pk)
+    refuse_duplicate(others.filter(code__iexact=dept.code), "code", "部门编码已存在")
+    refuse_duplicate(
+        others.filter(parent=dept.parent_id, name=dept.name),
+        "name",
+        "同一上级部门下已有同名部门",
+    )
+
+
 @transaction.atomic
 def save_department(actor: User, dept: Department, **fields: Any) -> Department:
     """Create (``dept.pk`` is None) or update a department, keeping the tree paths right."""
@@ -54,7 +69,8 @@ def save_department(actor: User, dept: Department, **fields: Any) -> Department:
         raise ValidationFailed(
             "负责人必须是政府工作人员", details={"leader": ["负责人必须是政府工作人员"]}
         )
-    dept.full_clean(exclude=["path"])
+    _check_unique(dept)
+    full_clean_or_fail(dept, exclude=["path"])
     dept.save()
     new_path = _department_path(dept)
     if new_path != dept.path:
@@ -78,8 +94,9 @@ def _move_subtree(old_path: str, new_path: str) -> None:
         child.save(update_fields=["path"])
 
 
-@transaction.atomic
-def set_department_status(actor: User, dept: Department, status: str) -> Department:
+def _check_status_change(dept: Department, status: str) -> None:
+    if status not in Status.values:
+        raise ValueError(f"unknown status {status}")
     if (
         status == Status.DISABLED
         and Department.objects.filter(path__startswith=dept.path, status=Status.ENABLED)
@@ -87,6 +104,14 @@ def set_department_status(actor: User, dept: Department, status: str) -> Departm
         .exists()
     ):
         raise Conflict("该部门还有启用的下级部门，请先停用下级部门")
+    if status == Status.ENABLED and dept.parent_id and dept.parent.status != Status.ENABLED:
+        raise Conflict(f"上级部门“{dept.parent.name}”已停用，请先启用上级部门")
+
+
+@transaction.atomic
+def set_department_status(actor: User, dept: Department, status: str) -> Department:
+    """Enable or disable; never leaves an enabled department under a disabled one."""
+    _check_status_change(dept, status)
     before = {"status": dept.status}
     dept.status = status
     dept.save(update_fields=["status"])

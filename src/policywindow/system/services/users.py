@@ -9,11 +9,11 @@ from typing import Any
 import pyotp
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from policywindow.core import audit
-from policywindow.core.errors import Conflict, ValidationFailed
+from policywindow.core.errors import Conflict, ValidationFailed, full_clean_or_fail
 
 from ..models import Department, Post, Role, User
 from ..sessions import end_sessions
@@ -109,8 +109,13 @@ def create_user(
     _check_role_kinds(user, roles)
     user.set_password(password)
     user.password_changed_at = timezone.now()
-    user.full_clean(exclude=["password"])
-    user.save()
+    full_clean_or_fail(user, exclude=["password"])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # Another request created the same username between the check above and this insert.
+        raise ValidationFailed("用户名已存在", details={"username": ["该用户名已被使用"]}) from exc
     user.posts.set(posts or [])
     user.roles.set(roles)
     audit.record("user.create", actor=actor, target=user, after=_user_snapshot(user))
@@ -129,7 +134,7 @@ def update_user(actor: User, user: User, **changes: Any) -> User:
         raise ValidationFailed(
             "请选择所属部门", details={"department": ["政府工作人员必须选择所属部门"]}
         )
-    user.full_clean(exclude=["password"])
+    full_clean_or_fail(user, exclude=["password"])
     user.save()
     if posts is not None:
         user.posts.set(posts)

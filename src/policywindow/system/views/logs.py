@@ -1,3 +1,83 @@
-"""Placeholder: filled in by its page family."""
+"""安全审计: the operation log (read and verify only, never edit) and the login log."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+
+from policywindow.core.audit import verify_chain
+from policywindow.core.models import AuditEvent
+
+from ..access import permission
+from ..forms_rbac import LoginLogFilterForm, OperLogFilterForm
+from ..selectors_logs import (
+    audit_diff,
+    describe_user_agent,
+    search_audit_events,
+    search_login_logs,
+)
+
+PAGE_SIZE = 20
+
+
+def _paged(request, queryset) -> tuple:
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page, query.urlencode()
+
+
+@require_GET
+@permission("audit:operlog:list")
+def operlog_list(request):
+    form = OperLogFilterForm(request.GET)
+    page, querystring = _paged(request, search_audit_events(**form.filters()))
+    context = {"form": form, "page": page, "querystring": querystring}
+    return render(request, "system/operlog_list.html", context)
+
+
+@require_GET
+@permission("audit:operlog:list")
+def operlog_detail(request, seq: int):
+    event = get_object_or_404(AuditEvent, seq=seq)
+    context = {"event": event, "diff": audit_diff(event)}
+    return render(request, "system/operlog_detail.html", context)
+
+
+@require_POST
+@permission("audit:operlog:verify")
+def operlog_verify(request):
+    report = verify_chain()
+    if report.ok:
+        messages.success(
+            request, f"日志链校验通过：共 {report.checked} 条记录，哈希链完整、未被篡改。"
+        )
+    else:
+        messages.error(
+            request,
+            f"日志链校验未通过：序号 {report.broken_seq} 处断开——{report.reason}"
+            f"（此前 {report.checked} 条记录完整）。",
+        )
+    return redirect("system:operlog_list")
+
+
+@require_GET
+@permission("audit:loginlog:list")
+def loginlog_list(request):
+    form = LoginLogFilterForm(request.GET)
+    page, querystring = _paged(request, search_login_logs(**form.filters()))
+    for row in page:
+        row.browser = describe_user_agent(row.user_agent)
+    context = {"form": form, "page": page, "querystring": querystring}
+    return render(request, "system/loginlog_list.html", context)
+
+
+urlpatterns = [
+    path("audit/operlog/", operlog_list, name="operlog_list"),
+    path("audit/operlog/verify/", operlog_verify, name="operlog_verify"),
+    path("audit/operlog/<int:seq>/", operlog_detail, name="operlog_detail"),
+    path("audit/loginlog/", loginlog_list, name="loginlog_list"),
+]

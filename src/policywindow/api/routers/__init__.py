@@ -1,0 +1,1 @@
+"""One router per area; ``root.py`` mounts them. Later modules add their own."""

@@ -1,0 +1,165 @@
+"""Request and response shapes of the API. Never exposes password hashes or TOTP secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from policywindow.system.models import Status, mobile_validator, username_validator
+
+
+class ErrorOut(Schema):
+    code: str = Field(description="机器可读的错误码，如 validation_error、permission_denied")
+    message: str = Field(description="中文错误说明")
+    details: dict[str, Any] = Field(description="字段名到中文错误信息列表等补充信息")
+
+
+class DepartmentRef(Schema):
+    id: int
+    name: str
+
+
+class RoleRef(Schema):
+    code: str
+    name: str
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    real_name: str
+    kind: str
+    mobile: str
+    email: str
+    department: DepartmentRef | None
+    roles: list[RoleRef]
+    permissions: list[str]
+    must_change_password: bool
+
+    @staticmethod
+    def resolve_roles(user) -> list:
+        return list(user.roles.filter(status=Status.ENABLED))
+
+    @staticmethod
+    def resolve_permissions(user) -> list[str]:
+        return sorted(user.permission_codes)
+
+
+class LeaderRef(Schema):
+    id: int
+    real_name: str
+
+
+class DepartmentNode(Schema):
+    id: int
+    parent_id: int | None
+    name: str
+    short_name: str
+    code: str
+    kind: str
+    region_code: str
+    leader: LeaderRef | None
+    phone: str
+    order: int
+    status: str
+    children: list[DepartmentNode] = []
+
+    @staticmethod
+    def resolve_children(department) -> list:
+        return department.tree_children  # filled by api.selectors.department_forest
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    real_name: str
+    kind: str
+    mobile: str
+    email: str
+    department: DepartmentRef | None
+    roles: list[RoleRef]
+    is_active: bool
+    must_change_password: bool
+    last_login: dt.datetime | None
+    date_joined: dt.datetime
+
+
+class UserFilter(Schema):
+    q: str = Field("", description="用户名、姓名或手机号码中包含的文字")
+    department_id: int | None = Field(None, description="部门 id（含下级部门）")
+    kind: Literal["", "staff", "enterprise"] = ""
+    active: bool | None = Field(None, description="true 仅启用，false 仅停用")
+    role_id: int | None = None
+
+
+def _django_validator(validator: Callable[[str], None], value: str) -> str:
+    """Run a Django validator inside pydantic, keeping its Chinese message."""
+    try:
+        validator(value)
+    except ValidationError as exc:
+        raise ValueError(exc.messages[0]) from exc
+    return value
+
+
+class UserCreateIn(Schema):
+    username: str = Field(description="3-30 位字母、数字、下划线、点或连字符，须以字母开头")
+    real_name: str = Field(min_length=1, max_length=50)
+    password: str = Field(description="初始密码，须符合密码复杂度要求")
+    kind: Literal["staff", "enterprise"] = "staff"
+    mobile: str = ""
+    email: str = ""
+    department: int | None = Field(None, description="所属部门 id，政府工作人员必填")
+    posts: list[int] = Field([], description="岗位 id 列表")
+    remark: str = Field("", max_length=200)
+    must_change_password: bool = True
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return _django_validator(username_validator, value)
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        return _django_validator(mobile_validator, value) if value else value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _django_validator(validate_email, value) if value else value
+
+
+class WorkingDaysQuery(Schema):
+    start: dt.date = Field(description="起始日期 YYYY-MM-DD（当日不计入）")
+    days: int = Field(ge=0, le=366, description="工作日数")
+
+
+class WorkingDaysOut(Schema):
+    start: dt.date
+    days: int
+    due_date: dt.date = Field(description="第 days 个工作日（起始日不计入）")
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100, description="用途说明，如“财政系统对接”")
+    expires_in_days: int = Field(90, ge=1, le=365, description="有效天数，1-365")
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime
+    revoked: bool
+
+
+class IssuedTokenOut(TokenOut):
+    token: str = Field(description="令牌明文，仅在签发时返回一次，请妥善保存")

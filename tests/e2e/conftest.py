@@ -1,0 +1,176 @@
+"""Browser tests: Debian's headless Chromium, driven by Playwright, against pytest-django's live server.
+
+The fixtures are named apart from pytest-playwright's ``browser``/``page`` (those would look for
+a browser downloaded by Playwright, which this environment does not have):
+
+- ``chromium``: one browser for all the tests of this package;
+- ``page_for(user=None)``: a fresh page in its own browser context (own cookies), signed in
+  through the login form when a user is given;
+- ``shot(page, step)``: a full-page PNG under ``$POLICYWINDOW_TEST_ARTIFACTS/screenshots``.
+
+Every test here needs the live server, hence a transactional database: each test starts from a
+flushed database that post_migrate has re-seeded with the built-in menus, roles and parameters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from policywindow.system.models import User
+from tests.conftest import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(
+    os.environ.get(
+        "POLICYWINDOW_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"
+    )
+)
+SCREENSHOTS = ARTIFACTS / "screenshots"
+TIMEOUT_MS = 10_000
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the item so teardown can tell a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """pytest-django's live server, started while MEDIA_URL names another host.
+
+    Django's LiveServerThread wraps the site in a media-files handler that parses MEDIA_URL once,
+    at start-up. The project's ``MEDIA_URL = None`` (uploads are only served through permission
+    checks) parses to bytes and crashes that handler on every request; a URL on another host
+    makes it step aside for good, so the live server still serves no uploads.
+    """
+    address = (
+        request.config.getvalue("liveserver")
+        or os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    with override_settings(MEDIA_URL="https://uploads.invalid/"):
+        server = LiveServer(address)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Browser]:
+    """One browser for the browser tests, gone before the rest of the suite runs.
+
+    Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM
+    calls (make_user, the tests' own checks) beside a running loop unless told. The permission
+    lasts exactly as long as the loop: a leftover variable would leak into other tests and into
+    the subprocesses they start (``check --deploy`` rejects it).
+    """
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            del os.environ[ASYNC_UNSAFE]
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
+    """``shot(page, step)`` saves ``screenshots/<test name>-<nn>-<step>.png`` (numbered in order)."""
+    test_name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for stale in SCREENSHOTS.glob(f"{test_name}-*.png"):
+        stale.unlink()
+    counter = itertools.count(1)
+
+    def take(page: Page, step: str) -> Path:
+        path = SCREENSHOTS / f"{test_name}-{next(counter):02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def page_for(
+    request: pytest.FixtureRequest, chromium: Browser, live_server, transactional_db, shot
+) -> Iterator[Callable[..., Page]]:
+    """Open a page in a new browser context; sign in first when given a user."""
+    contexts = []
+
+    def open_page(user: User | None = None, password: str = PASSWORD) -> Page:
+        context = chromium.new_context(
+            base_url=live_server.url,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 1366, "height": 860},
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        if user is not None:
+            submit_login(page, user.username, password)
+            expect(page.locator("h1.pw-title")).to_have_text("工作台")
+        return page
+
+    yield open_page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for page in (p for c in contexts for p in c.pages):
+            shot(page, "failed")
+    for context in contexts:
+        context.close()
+
+
+def submit_login(page: Page, username: str, password: str) -> None:
+    """Fill in and submit the sign-in form (the outcome is for the caller to check)."""
+    page.goto("/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    with page.expect_navigation():
+        page.get_by_test_id("login-submit").click()
+
+
+def sidebar(page: Page) -> Locator:
+    return page.get_by_test_id("sidebar")
+
+
+def user_row(page: Page, username: str) -> Locator:
+    return page.locator(f'[data-testid="user-table"] tr[data-username="{username}"]')
+
+
+def field_error(page: Page, field: str) -> Locator:
+    return page.locator(f'[data-field-error="{field}"]')
+
+
+def at(path: str) -> re.Pattern[str]:
+    """The live server's URL for exactly ``path`` (with its query string), for to_have_url."""
+    return re.compile(r"^https?://[^/]+" + re.escape(path) + "$")

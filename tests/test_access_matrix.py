@@ -1,0 +1,183 @@
+"""Every URL declares who may reach it, and that declaration is enforced.
+
+EXPECTED is the reviewed statement of access for each named URL. A new URL
+without an entry fails ``test_every_url_has_an_expected_access``; each entry is
+then exercised as anonymous, as a user whose role grants the permission and as
+users whose roles do not.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from policywindow.system.access import access_of
+from policywindow.system.models import Role, User
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC, AUTH = "public", "authenticated"
+
+# url name -> "public" | "authenticated" | a permission code
+EXPECTED: dict[str, str] = {
+    "healthz": PUBLIC,
+    "set_language": PUBLIC,
+    "system:login": PUBLIC,
+    "system:login_totp": PUBLIC,
+    "system:logout": AUTH,
+    "system:password_change": AUTH,
+    "system:home": AUTH,
+    "system:profile": AUTH,
+    "system:my_sessions": AUTH,
+    "system:end_my_session": AUTH,
+    "system:user_list": "system:user:list",
+    "system:user_create": "system:user:create",
+    "system:user_update": "system:user:update",
+    "system:user_roles": "system:user:grant-role",
+    "system:user_reset_password": "system:user:reset-password",
+    "system:user_toggle_active": "system:user:status",
+    "system:dept_list": "system:dept:list",
+    "system:dept_create": "system:dept:create",
+    "system:dept_update": "system:dept:update",
+    "system:dept_toggle": "system:dept:update",
+    "system:post_list": "system:post:list",
+    "system:post_create": "system:post:create",
+    "system:post_update": "system:post:update",
+    "system:post_toggle": "system:post:update",
+    "system:dict_list": "system:dict:list",
+    "system:dict_items": "system:dict:list",
+    "system:dict_create": "system:dict:create",
+    "system:dict_update": "system:dict:update",
+    "system:dict_toggle": "system:dict:update",
+    "system:dict_item_create": "system:dict:create",
+    "system:dict_item_update": "system:dict:update",
+    "system:dict_item_toggle": "system:dict:update",
+    # Reaching the form needs the list permission; saving checks the parameter's group
+    # (security:param:update or system:param:update) in the service.
+    "system:param_list": "system:param:list",
+    "system:param_update": "system:param:list",
+    "system:calendar": "system:calendar:list",
+    "system:calendar_import": "system:calendar:seed",
+    "system:calendar_day_update": "system:calendar:update",
+    "system:role_list": "system:role:list",
+    "system:role_create": "system:role:create",
+    "system:role_update": "system:role:update",
+    "system:role_grant": "system:role:grant",
+    "system:menu_list": "system:menu:list",
+    "system:menu_create": "system:menu:create",
+    "system:menu_update": "system:menu:update",
+    "system:menu_delete": "system:menu:delete",
+    "system:online_list": "security:online:list",
+    "system:online_kick": "security:online:kick",
+    "system:operlog_list": "audit:operlog:list",
+    "system:operlog_detail": "audit:operlog:list",
+    "system:operlog_verify": "audit:operlog:verify",
+    "system:loginlog_list": "audit:loginlog:list",
+}
+
+ROLES_TRIED = ("sys_admin", "sec_admin", "audit_admin", "window_clerk", "enterprise")
+
+
+def _walk(patterns, prefix: str = "", namespace: str = ""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            yield (
+                f"{namespace}{entry.name}" if entry.name else "",
+                prefix + str(entry.pattern),
+                entry,
+            )
+
+
+def _site_patterns():
+    """Named page URLs; the REST API is checked operation by operation in tests/api."""
+    return [
+        (name, route, p)
+        for name, route, p in _walk(get_resolver().url_patterns)
+        if not route.startswith("api/")
+    ]
+
+
+def _concrete(route: str) -> str:
+    route = re.sub(r"<int:\w+>", "999999", route)
+    route = re.sub(r"<(str:)?\w+>", "unknown", route)
+    return "/" + route.lstrip("^").rstrip("$")
+
+
+def test_every_url_declares_access():
+    undeclared = [
+        route
+        for name, route, p in _walk(get_resolver().url_patterns)
+        if access_of(p.callback) is None
+    ]
+    assert undeclared == []
+
+
+def test_every_url_has_an_expected_access():
+    names = {name for name, _, _ in _site_patterns()}
+    assert "" not in names, "every page URL needs a name"
+    assert sorted(names - EXPECTED.keys()) == [], (
+        "add the new URL to EXPECTED with who may reach it"
+    )
+    assert sorted(EXPECTED.keys() - names) == [], "EXPECTED names a URL that no longer exists"
+
+
+def test_declarations_match_the_expected_access():
+    for name, _, pattern in _site_patterns():
+        access = access_of(pattern.callback)
+        assert access.describe() == EXPECTED[name], name
+
+
+def _user_with_role(role_code: str) -> User:
+    role = Role.objects.get(code=role_code)
+    user = User.objects.create(
+        username=f"matrix_{role_code}",
+        real_name=role.name,
+        kind=User.Kind.ENTERPRISE if role.for_enterprise else User.Kind.STAFF,
+        must_change_password=False,
+    )
+    user.roles.set([role])
+    return user
+
+
+@pytest.fixture
+def clients() -> dict[str, Client]:
+    signed_in = {}
+    for code in ROLES_TRIED:
+        client = Client()
+        client.force_login(_user_with_role(code))
+        signed_in[code] = client
+    return signed_in
+
+
+def test_each_url_admits_exactly_who_it_declares(clients):
+    anonymous = Client()
+    for name, route, _ in _site_patterns():
+        url, expected = _concrete(route), EXPECTED[name]
+        anon_status = anonymous.get(url).status_code
+        if expected == PUBLIC:
+            assert anon_status != 403, name
+            continue
+        assert anon_status == 302, f"{name}: anonymous must be sent to the login page"
+        for code, client in clients.items():
+            role_grants = (
+                expected == AUTH
+                or Role.objects.get(code=code).menus.filter(permission=expected).exists()
+            )
+            status = client.get(url).status_code
+            if role_grants:
+                assert status != 403, f"{name} should admit {code}"
+            else:
+                assert status == 403, f"{name} should refuse {code}, got {status}"
+
+
+def test_every_permission_code_is_granted_by_some_builtin_role():
+    """A declared code nobody can be granted would make its page unreachable."""
+    codes = {code for code in EXPECTED.values() if code not in (PUBLIC, AUTH)}
+    granted = set(Role.objects.filter(builtin=True).values_list("menus__permission", flat=True))
+    assert sorted(codes - granted) == []

@@ -99,3 +99,10 @@ def test_event_rolls_back_with_the_change():
         raise ValueError("the change failed")
     assert not AuditEvent.objects.filter(action="test.rollback").exists()
     assert audit.verify_chain().ok
+
+
+def test_actions_have_chinese_names():
+    assert audit.action_label("user.assign_roles", "system.user") == "分配角色"
+    assert audit.action_label("post.create", "system.post") == "新增岗位"
+    assert audit.action_label("department.update", "system.department") == "修改部门"
+    assert audit.action_label("something.odd", "") == "something.odd"

@@ -149,3 +149,43 @@ def snapshot(instance: Any, fields: list[str]) -> dict[str, Any]:
             value = value.pk
         data[name] = value
     return _json_safe(data)
+
+
+ACTION_LABELS: dict[str, str] = {
+    "user.assign_roles": "分配角色",
+    "user.reset_password": "重置密码",
+    "user.change_password": "修改本人密码",
+    "user.totp_bind": "绑定动态口令",
+    "role.grant": "分配权限",
+    "session.kick": "强制退出",
+    "calendarday.import": "导入法定节假日",
+    "api_token.issue": "签发接口令牌",
+    "api_token.revoke": "吊销接口令牌",
+}
+VERB_LABELS = {
+    "create": "新增",
+    "update": "修改",
+    "delete": "删除",
+    "status": "启用/停用",
+    "enable": "启用",
+    "disable": "停用",
+}
+
+
+def action_label(action: str, object_type: str = "") -> str:
+    """A Chinese name for an action code: explicit, or verb + the object's model name."""
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    verb = VERB_LABELS.get(action.rpartition(".")[2])
+    if verb is None:
+        return action
+    return f"{verb}{_model_name(object_type)}"
+
+
+def _model_name(object_type: str) -> str:
+    from django.apps import apps
+
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return ""

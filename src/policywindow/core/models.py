@@ -62,6 +62,12 @@ class AuditEvent(models.Model):
     def delete(self, *args, **kwargs):
         raise RuntimeError("操作日志不能删除")
 
+    @property
+    def action_label(self) -> str:
+        from .audit import action_label
+
+        return action_label(self.action, self.object_type)
+
 
 class AuditChainHead(models.Model):
     """Single row locked by every audit write so the chain stays linear."""

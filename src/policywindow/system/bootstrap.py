@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,13 @@ def _buttons(prefix: str, key: str, actions: dict[str, str]) -> tuple[MenuSpec, 
 MENU_TREE: tuple[MenuSpec, ...] = (
     MenuSpec(
         "system",
-        "系统管理",
+        _("系统管理"),
         "directory",
         icon="gear",
         children=(
             MenuSpec(
                 "system.user",
-                "用户管理",
+                _("用户管理"),
                 "menu",
                 "system:user_list",
                 "people",
@@ -48,17 +49,17 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     "system:user",
                     "system.user",
                     {
-                        "create": "新增用户",
-                        "update": "修改用户",
-                        "reset-password": "重置密码",
-                        "status": "启用停用",
-                        "grant-role": "分配角色",
+                        "create": _("新增用户"),
+                        "update": _("修改用户"),
+                        "reset-password": _("重置密码"),
+                        "status": _("启用停用"),
+                        "grant-role": _("分配角色"),
                     },
                 ),
             ),
             MenuSpec(
                 "system.dept",
-                "部门管理",
+                _("部门管理"),
                 "menu",
                 "system:dept_list",
                 "diagram-3",
@@ -67,14 +68,14 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     "system:dept",
                     "system.dept",
                     {
-                        "create": "新增部门",
-                        "update": "修改部门",
+                        "create": _("新增部门"),
+                        "update": _("修改部门"),
                     },
                 ),
             ),
             MenuSpec(
                 "system.post",
-                "岗位管理",
+                _("岗位管理"),
                 "menu",
                 "system:post_list",
                 "person-badge",
@@ -83,14 +84,14 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     "system:post",
                     "system.post",
                     {
-                        "create": "新增岗位",
-                        "update": "修改岗位",
+                        "create": _("新增岗位"),
+                        "update": _("修改岗位"),
                     },
                 ),
             ),
             MenuSpec(
                 "system.menu",
-                "菜单管理",
+                _("菜单管理"),
                 "menu",
                 "system:menu_list",
                 "list-nested",
@@ -99,15 +100,15 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     "system:menu",
                     "system.menu",
                     {
-                        "create": "新增菜单",
-                        "update": "修改菜单",
-                        "delete": "删除菜单",
+                        "create": _("新增菜单"),
+                        "update": _("修改菜单"),
+                        "delete": _("删除菜单"),
                     },
                 ),
             ),
             MenuSpec(
                 "system.role",
-                "角色管理",
+                _("角色管理"),
                 "menu",
                 "system:role_list",
                 "person-lock",
@@ -116,15 +117,15 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     "system:role",
                     "system.role",
                     {
-                        "create": "新增角色",
-                        "update": "修改角色",
-                        "grant": "分配权限",
+                        "create": _("新增角色"),
+                        "update": _("修改角色"),
+                        "grant": _("分配权限"),
                     },
                 ),
             ),
             MenuSpec(
                 "system.dict",
-                "字典管理",
+                _("字典管理"),
                 "menu",
                 "system:dict_list",
                 "book",
@@ -133,14 +134,14 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     "system:dict",
                     "system.dict",
                     {
-                        "create": "新增字典",
-                        "update": "修改字典",
+                        "create": _("新增字典"),
+                        "update": _("修改字典"),
                     },
                 ),
             ),
             MenuSpec(
                 "system.param",
-                "参数设置",
+                _("参数设置"),
                 "menu",
                 "system:param_list",
                 "sliders",
@@ -148,13 +149,13 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 (
                     MenuSpec(
                         "system.param.update",
-                        "修改业务参数",
+                        _("修改业务参数"),
                         "button",
                         permission="system:param:update",
                     ),
                     MenuSpec(
                         "system.param.security",
-                        "修改安全参数",
+                        _("修改安全参数"),
                         "button",
                         permission="security:param:update",
                     ),
@@ -162,7 +163,7 @@ MENU_TREE: tuple[MenuSpec, ...] = (
             ),
             MenuSpec(
                 "system.calendar",
-                "节假日日历",
+                _("节假日日历"),
                 "menu",
                 "system:calendar",
                 "calendar3",
@@ -171,14 +172,14 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     "system:calendar",
                     "system.calendar",
                     {
-                        "update": "修改日期",
-                        "seed": "导入法定节假日",
+                        "update": _("修改日期"),
+                        "seed": _("导入法定节假日"),
                     },
                 ),
             ),
             MenuSpec(
                 "system.online",
-                "在线用户",
+                _("在线用户"),
                 "menu",
                 "system:online_list",
                 "broadcast",
@@ -186,7 +187,7 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 (
                     MenuSpec(
                         "system.online.kick",
-                        "强制退出",
+                        _("强制退出"),
                         "button",
                         permission="security:online:kick",
                     ),
@@ -196,13 +197,13 @@ MENU_TREE: tuple[MenuSpec, ...] = (
     ),
     MenuSpec(
         "audit",
-        "安全审计",
+        _("安全审计"),
         "directory",
         icon="shield-check",
         children=(
             MenuSpec(
                 "audit.operlog",
-                "操作日志",
+                _("操作日志"),
                 "menu",
                 "system:operlog_list",
                 "journal-text",
@@ -210,7 +211,7 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 (
                     MenuSpec(
                         "audit.operlog.verify",
-                        "校验日志链",
+                        _("校验日志链"),
                         "button",
                         permission="audit:operlog:verify",
                     ),
@@ -218,7 +219,7 @@ MENU_TREE: tuple[MenuSpec, ...] = (
             ),
             MenuSpec(
                 "audit.loginlog",
-                "登录日志",
+                _("登录日志"),
                 "menu",
                 "system:loginlog_list",
                 "box-arrow-in-right",

@@ -9,6 +9,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from . import tasks  # noqa: F401 — registers the periodic jobs
+
         post_migrate.connect(_seed_calendar, sender=self)
 
 

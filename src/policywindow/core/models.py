@@ -75,3 +75,16 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class PeriodicJob(models.Model):
+    """When each periodic job was last put on the task queue (one row per job)."""
+
+    name = models.CharField("任务", max_length=100, primary_key=True)
+    last_enqueued_at = models.DateTimeField("上次入队时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "定时任务"
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,16 +1,27 @@
+import time
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from policywindow.core.scheduler import enqueue_due_jobs
+
 
 class Command(BaseCommand):
-    help = "运行后台任务处理进程（Django Tasks 数据库后端）"
+    help = "运行后台任务处理进程：定时任务入队，并执行队列中的任务（Django Tasks 数据库后端）"
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", action="store_true", help="处理完现有任务后退出")
-        parser.add_argument("--interval", type=float, default=1.0, help="轮询间隔（秒）")
+        parser.add_argument("--interval", type=float, default=2.0, help="空闲时的轮询间隔（秒）")
 
     def handle(self, *args, **options):
-        argv = ["--interval", str(options["interval"])]
-        if options["batch"]:
-            argv.append("--batch")
-        call_command("db_worker", *argv)
+        self.stdout.write(
+            "后台任务进程已启动（Ctrl+C 停止）" if not options["batch"] else "处理现有任务…"
+        )
+        while True:
+            due = enqueue_due_jobs()
+            if due:
+                self.stdout.write(f"定时任务入队：{', '.join(due)}")
+            call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
+            if options["batch"]:
+                return
+            time.sleep(options["interval"])

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -17,4 +20,6 @@ class Command(BaseCommand):
         self.stdout.write("已载入演示数据" if created else "演示数据已存在，直接使用")
         self.stdout.write(demo_accounts_text())
         if not options["no_serve"]:
+            # The worker shares the terminal's process group, so Ctrl+C stops both.
+            subprocess.Popen([sys.executable, "-m", "policywindow.cli", "worker"])
             call_command("serve", bind=options["bind"], workers=2)

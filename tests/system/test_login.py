@@ -212,3 +212,15 @@ def test_forbidden_page_names_the_missing_permission_in_words(make_user):
     assert response.status_code == 403
     text = response.content.decode()
     assert "需要“用户管理”权限" in text and "system:user:list" not in text
+
+
+def test_refused_access_is_an_audited_security_event(make_user):
+    from policywindow.core.models import AuditEvent
+
+    client = Client()
+    intruder = make_user("intruder", "window_clerk")
+    client.force_login(intruder)
+    assert client.get("/system/roles/").status_code == 403
+    event = AuditEvent.objects.get(action="access.denied")
+    assert event.actor == intruder and event.result == "failure"
+    assert "/system/roles/" in event.message and "角色管理" in event.message

@@ -158,6 +158,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.totp_bind": "绑定动态口令",
     "role.grant": "分配权限",
     "session.kick": "强制退出",
+    "access.denied": "越权访问被拒绝",
     "calendarday.import": "导入法定节假日",
     "api_token.issue": "签发接口令牌",
     "api_token.revoke": "吊销接口令牌",

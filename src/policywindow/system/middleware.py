@@ -10,6 +10,8 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from policywindow.core import audit
+from policywindow.core.models import AuditEvent
 from policywindow.core.views import error_response
 
 from .access import AUTHENTICATED, PERMISSION, access_of, is_allowed
@@ -77,11 +79,19 @@ class AccessControlMiddleware:
                 )
             return redirect("system:password_change")
         if not is_allowed(user, access):
+            name = _permission_name(access.code)
+            # A refused attempt is a security event (等保: 越权访问 must be traceable).
+            audit.record(
+                "access.denied",
+                actor=user,
+                object_type="url",
+                object_id=request.path[:64],
+                object_repr=request.path,
+                result=AuditEvent.Result.FAILURE,
+                message=f"{request.method} {request.path} 需要“{name}”权限（{access.code}）",
+            )
             return error_response(
-                request,
-                403,
-                "permission_denied",
-                f"您没有权限访问该页面（需要“{_permission_name(access.code)}”权限）",
+                request, 403, "permission_denied", f"您没有权限访问该页面（需要“{name}”权限）"
             )
         return None
 

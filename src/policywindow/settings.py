@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "ninja",
     "policywindow.core",
     "policywindow.system",
+    "policywindow.enterprises",
+    "policywindow.policies",
+    "policywindow.applications",
     "policywindow.api",
 ]
 

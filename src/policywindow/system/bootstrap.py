@@ -227,6 +227,147 @@ MENU_TREE: tuple[MenuSpec, ...] = (
             ),
         ),
     ),
+    MenuSpec(
+        "policy",
+        _("政策库"),
+        "directory",
+        icon="journal-text",
+        children=(
+            MenuSpec(
+                "policy.policy",
+                _("政策管理"),
+                "menu",
+                "policies:policy_list",
+                "journal-richtext",
+                "policy:policy:list",
+                _buttons(
+                    "policy:policy",
+                    "policy.policy",
+                    {
+                        "create": _("新增政策"),
+                        "update": _("修改政策"),
+                        "publish": _("发布与撤回政策"),
+                    },
+                ),
+            ),
+            MenuSpec(
+                "policy.rule",
+                _("细则管理"),
+                "menu",
+                "policies:rule_list",
+                "list-check",
+                "policy:rule:list",
+                _buttons(
+                    "policy:rule",
+                    "policy.rule",
+                    {"create": _("新增细则"), "update": _("修改细则"), "publish": _("发布细则")},
+                ),
+            ),
+        ),
+    ),
+    MenuSpec(
+        "enterprise",
+        _("企业库"),
+        "directory",
+        icon="buildings",
+        children=(
+            MenuSpec(
+                "enterprise.registry",
+                _("企业管理"),
+                "menu",
+                "enterprises:enterprise_list",
+                "building",
+                "enterprise:enterprise:list",
+                _buttons(
+                    "enterprise:enterprise",
+                    "enterprise.registry",
+                    {
+                        "create": _("新增企业"),
+                        "update": _("修改企业"),
+                        "import": _("导入企业"),
+                        "member": _("管理企业经办人"),
+                    },
+                ),
+            ),
+        ),
+    ),
+    MenuSpec(
+        "window",
+        _("窗口受理"),
+        "directory",
+        icon="window-stack",
+        children=(
+            MenuSpec(
+                "window.intake",
+                _("受理队列"),
+                "menu",
+                "applications:intake_queue",
+                "inbox",
+                "window:intake:list",
+                _buttons(
+                    "window:intake",
+                    "window.intake",
+                    {"accept": _("受理"), "supplement": _("补正告知"), "refuse": _("不予受理")},
+                ),
+            ),
+            MenuSpec(
+                "window.counter",
+                _("窗口代办申报"),
+                "menu",
+                "applications:counter_start",
+                "person-workspace",
+                "window:apply:create",
+            ),
+            MenuSpec(
+                "window.cases",
+                _("办件查询"),
+                "menu",
+                "applications:case_list",
+                "search",
+                "window:case:list",
+            ),
+        ),
+    ),
+    MenuSpec(
+        "portal",
+        _("企业服务"),
+        "directory",
+        icon="briefcase",
+        children=(
+            MenuSpec(
+                "portal.apply",
+                _("政策申报"),
+                "menu",
+                "applications:rule_catalog",
+                "pencil-square",
+                "portal:apply:create",
+            ),
+            MenuSpec(
+                "portal.mine",
+                _("我的申报"),
+                "menu",
+                "applications:my_list",
+                "folder2-open",
+                "portal:application:list",
+            ),
+            MenuSpec(
+                "portal.enterprise",
+                _("企业信息"),
+                "menu",
+                "enterprises:my_enterprise",
+                "building-check",
+                "portal:enterprise:view",
+                (
+                    MenuSpec(
+                        "portal.enterprise.update",
+                        _("修改企业信息"),
+                        "button",
+                        permission="portal:enterprise:update",
+                    ),
+                ),
+            ),
+        ),
+    ),
 )
 
 
@@ -280,6 +421,40 @@ SECURITY_ADMIN_MENUS = (
     "system.online",
     "system.online.kick",
 )
+POLICY_ADMIN_MENUS = (
+    "policy",
+    "policy.policy",
+    "policy.policy.create",
+    "policy.policy.update",
+    "policy.policy.publish",
+    "policy.rule",
+    "policy.rule.create",
+    "policy.rule.update",
+    "policy.rule.publish",
+)
+WINDOW_CLERK_MENUS = (
+    "enterprise",
+    "enterprise.registry",
+    "enterprise.registry.create",
+    "enterprise.registry.update",
+    "enterprise.registry.import",
+    "enterprise.registry.member",
+    "window",
+    "window.intake",
+    "window.intake.accept",
+    "window.intake.supplement",
+    "window.intake.refuse",
+    "window.counter",
+    "window.cases",
+)
+ENTERPRISE_MENUS = (
+    "portal",
+    "portal.apply",
+    "portal.mine",
+    "portal.enterprise",
+    "portal.enterprise.update",
+)
+CASE_VIEWER_MENUS = ("window", "window.cases", "enterprise", "enterprise.registry")
 AUDIT_ADMIN_MENUS = (
     "audit",
     "audit.operlog",
@@ -312,20 +487,30 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         "audit",
         remark="三员之一：查阅操作日志与登录日志，校验日志链",
     ),
-    RoleSpec("policy_admin", "政策管理员", "dept_below", (), remark="维护政策库、细则与工作流"),
     RoleSpec(
-        "window_clerk", "窗口受理人员", "dept_below", (), remark="一口受理：受理、补正、不予受理"
+        "policy_admin",
+        "政策管理员",
+        "dept_below",
+        POLICY_ADMIN_MENUS,
+        remark="维护政策库、细则与工作流",
+    ),
+    RoleSpec(
+        "window_clerk",
+        "窗口受理人员",
+        "dept_below",
+        WINDOW_CLERK_MENUS,
+        remark="一口受理：受理、补正、不予受理",
     ),
     RoleSpec("reviewer", "审核科员", "dept", (), remark="部门并联审核的经办人"),
     RoleSpec("section_chief", "科长", "dept", (), remark="部门审核的复核人"),
     RoleSpec("dept_leader", "分管领导", "dept_below", (), remark="部门审核的审批人"),
     RoleSpec("finance_officer", "财政人员", "all", (), remark="财政报送与拨付"),
-    RoleSpec("bureau_leader", "营商局领导", "all", (), remark="查看全省数据看板"),
+    RoleSpec("bureau_leader", "营商局领导", "all", CASE_VIEWER_MENUS, remark="查看全省数据看板"),
     RoleSpec(
         "enterprise",
         "企业经办人",
         "self",
-        (),
+        ENTERPRISE_MENUS,
         for_enterprise=True,
         remark="企业用户：申报与查询本企业事项",
     ),
@@ -361,19 +546,22 @@ def walk(specs: tuple[MenuSpec, ...], parent_key: str | None = None):
 def sync_builtin_data(**_kwargs) -> None:
     """post_migrate hook: create what is missing, never overwrite administrators' edits."""
     with transaction.atomic():
-        menus = sync_menus()
-        sync_roles(menus)
+        menus, added = sync_menus()
+        sync_roles(menus, added)
         sync_parameters()
         sync_dictionaries()
 
 
-def sync_menus() -> dict:
+def sync_menus() -> tuple[dict, set[str]]:
+    """Create missing built-in menus; returns all menus by key and the keys just added."""
     from .models import Menu
 
     existing = {m.key: m for m in Menu.objects.all()}
+    added: set[str] = set()
     for spec, parent_key, order in walk(MENU_TREE):
         if spec.key in existing:
             continue
+        added.add(spec.key)
         existing[spec.key] = Menu.objects.create(
             key=spec.key,
             name=spec.name,
@@ -385,10 +573,12 @@ def sync_menus() -> dict:
             builtin=True,
             parent=existing.get(parent_key) if parent_key else None,
         )
-    return existing
+    return existing, added
 
 
-def sync_roles(menus: dict) -> None:
+def sync_roles(menus: dict, added: set[str]) -> None:
+    """Grant built-in roles their menus: all when the role is new; after an upgrade only
+    the menus that upgrade added, so grants an administrator removed stay removed."""
     from .models import Role
 
     for order, spec in enumerate(ROLE_SPECS, start=1):
@@ -409,6 +599,8 @@ def sync_roles(menus: dict) -> None:
         elif spec.admin_kind:
             # The three administrators' grants are fixed by 三员分立; keep them whole.
             role.menus.add(*[menus[k] for k in spec.menu_keys])
+        else:
+            role.menus.add(*[menus[k] for k in spec.menu_keys if k in added])
 
 
 def sync_parameters() -> None:

@@ -8,6 +8,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/v1/", include("policywindow.api.urls")),
+    path("", include("policywindow.policies.urls")),
+    path("", include("policywindow.enterprises.urls")),
+    path("", include("policywindow.applications.urls")),
     path("", include("policywindow.system.urls")),
 ]
 

@@ -8,6 +8,10 @@ access declaration on every operation (security.py).
 
 from ninja import NinjaAPI
 
+from policywindow.applications import api_filing, api_intake
+from policywindow.enterprises import api as enterprises_api
+from policywindow.policies import api as policies_api
+
 from . import errors
 from .docs import SelfHostedSwagger
 from .rendering import renderer
@@ -39,3 +43,7 @@ apply_conventions(api)
 api.add_router("", account.router)
 api.add_router("", system.router)
 api.add_router("", calendar.router)
+api.add_router("", policies_api.router)
+api.add_router("", enterprises_api.router)
+api.add_router("", api_filing.router)
+api.add_router("", api_intake.router)

@@ -1,0 +1,1 @@
+"""Views of 申报与受理, one module per page family; each exports ``urlpatterns``."""

@@ -1,0 +1,1 @@
+"""Views of this module, one module per page family; each exports ``urlpatterns``."""

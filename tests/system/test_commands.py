@@ -3,14 +3,14 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from policywindow.system.demo import DEMO_PASSWORD, USERS, load_demo
+from policywindow.system.demo import DEMO_PASSWORD, DEPARTMENTS, USERS, load_demo
 from policywindow.system.models import Department, User
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_data_loads_once_with_reform_table_departments():
-    assert load_demo() is True
+    assert load_demo() == len(USERS) + len({d[0] for d in DEPARTMENTS})
     names = set(Department.objects.values_list("name", flat=True))
     # Departments named in the reform task table, plus 省财政厅 and city bureaus.
     assert {
@@ -28,7 +28,7 @@ def test_demo_data_loads_once_with_reform_table_departments():
     assert Department.objects.get(code="KJT").leader.username == "kjt_leader"
     city = Department.objects.get(code="SY-YSJ")
     assert city.parent.code == "YSJ" and city.path.startswith(city.parent.path)
-    assert load_demo() is False  # a second run changes nothing
+    assert load_demo() == 0  # a second run changes nothing
     assert User.objects.count() == len(USERS)
 
 
@@ -51,3 +51,10 @@ def test_create_admins_makes_three_separate_accounts(capsys):
     assert admins["sysadmin"].check_password(password)
     with pytest.raises(CommandError, match="已存在三员账号"):
         call_command("create_admins")
+
+
+def test_demo_upgrade_adds_only_missing_records():
+    load_demo()
+    Department.objects.filter(code="RMYH").delete()  # a department no demo user belongs to
+    assert load_demo() == 1
+    assert Department.objects.filter(code="RMYH").exists()

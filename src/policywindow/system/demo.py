@@ -29,6 +29,8 @@ DEPARTMENTS: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("SY-KJJ", "沈阳市科技局", "city", "KJT", "210100"),
     ("GXT", "省工业和信息化厅", "province", None, "210000"),
     ("DL-GXJ", "大连市工业和信息化局", "city", "GXT", "210200"),
+    ("SWT", "省商务厅", "province", None, "210000"),
+    ("RST", "省人力资源社会保障厅", "province", None, "210000"),
     ("FGW", "省发展改革委", "province", None, "210000"),
     ("JYT", "省教育厅", "province", None, "210000"),
     ("GAT", "省公安厅", "province", None, "210000"),
@@ -153,17 +155,20 @@ USERS: tuple[DemoUser, ...] = (
 )
 
 
-def demo_loaded() -> bool:
-    return User.objects.filter(username="sysadmin").exists()
-
-
 @transaction.atomic
-def load_demo() -> bool:
-    """Create the demo departments, posts and users; False when they already exist."""
-    if demo_loaded():
-        return False
-    departments: dict[str, Department] = {}
+def load_demo() -> int:
+    """Create whatever demo departments, posts and users are missing; returns how many.
+
+    Record by record, so a product upgrade that adds demo records adds them to an existing
+    demo database too, and a second run changes nothing.
+    """
+    created = 0
+    departments = {
+        d.code: d for d in Department.objects.filter(code__in=[d[0] for d in DEPARTMENTS])
+    }
     for order, (code, name, kind, parent, region) in enumerate(DEPARTMENTS, start=1):
+        if code in departments:
+            continue
         dept = Department(
             code=code,
             name=name,
@@ -177,12 +182,20 @@ def load_demo() -> bool:
         dept.path = (dept.parent.path if dept.parent else "/") + f"{dept.pk}/"
         dept.save(update_fields=["path"])
         departments[code] = dept
+        created += 1
     posts = {
         code: Post.objects.get_or_create(code=code, defaults={"name": name, "order": i * 10})[0]
         for i, (code, name) in enumerate(POSTS, start=1)
     }
     roles = {r.code: r for r in Role.objects.all()}
+    existing = set(
+        User.objects.filter(username__in=[u.username for u in USERS]).values_list(
+            "username", flat=True
+        )
+    )
     for spec in USERS:
+        if spec.username in existing:
+            continue
         user = User(
             username=spec.username,
             real_name=spec.real_name,
@@ -198,7 +211,8 @@ def load_demo() -> bool:
         user.posts.set([posts[c] for c in spec.posts])
         if spec.leads:
             Department.objects.filter(code=spec.leads).update(leader=user)
-    return True
+        created += 1
+    return created
 
 
 def demo_accounts_text() -> str:

@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
         created = load_demo()
-        self.stdout.write("已载入演示数据" if created else "演示数据已存在，直接使用")
+        self.stdout.write(f"已载入 {created} 条演示数据" if created else "演示数据已存在，直接使用")
         self.stdout.write(demo_accounts_text())
         if not options["no_serve"]:
             # The worker shares the terminal's process group, so Ctrl+C stops both.

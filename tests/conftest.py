@@ -98,3 +98,16 @@ def enterprise_user(make_user) -> User:
 def _fast_password_hashing(settings):
     # PBKDF2's production work factor makes every test login cost ~0.3 s; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def narrowed_scope(db):
+    """Give a built-in role a department-limited data scope, to test scope enforcement.
+
+    The province-level window and policy roles see everything by default (一口受理).
+    """
+
+    def narrow(role_code: str, scope: str = Role.DataScope.DEPARTMENT_AND_BELOW) -> None:
+        Role.objects.filter(code=role_code).update(data_scope=scope)
+
+    return narrow

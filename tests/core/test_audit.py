@@ -106,3 +106,8 @@ def test_actions_have_chinese_names():
     assert audit.action_label("post.create", "system.post") == "新增岗位"
     assert audit.action_label("department.update", "system.department") == "修改部门"
     assert audit.action_label("something.odd", "") == "something.odd"
+
+
+def test_modules_register_their_action_names():
+    assert audit.action_label("policy.publish", "policies.policy") == "发布政策"
+    assert audit.action_label("application.accept", "applications.application") == "窗口受理"

@@ -53,6 +53,13 @@ class Policy(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def size_labels(self) -> list[str]:
+        from policywindow.enterprises.models import Enterprise
+
+        labels = dict(Enterprise.Size.choices)
+        return [labels.get(size, size) for size in self.sizes]
+
 
 class PolicyAttachment(models.Model):
     policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="attachments")
@@ -129,6 +136,8 @@ class RuleVersion(models.Model):
     exclusion_group = models.CharField("互斥组", max_length=32, blank=True)
     once_per_year = models.BooleanField("每年限申报一次", default=True)
     change_note = models.CharField("修订说明", max_length=200, blank=True)
+    # Normalised code, title and guide texts for full-text search (services.search_text_of).
+    search_text = models.TextField(blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -188,6 +197,7 @@ class RequiredItem(models.Model):
     )
     help_text = models.CharField("填写说明", max_length=300, blank=True)
     template_file = models.FileField("模板文件", upload_to="templates/%Y/", blank=True)
+    template_name = models.CharField("模板文件名", max_length=200, blank=True)
     prefill_source = models.CharField("预填来源（企业属性）", max_length=50, blank=True)
     section = models.CharField("分组", max_length=50, blank=True)
     order = models.PositiveIntegerField("显示顺序", default=0)
@@ -203,3 +213,25 @@ class RequiredItem(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def constraints_text(self) -> list[str]:
+        """The item's validation settings as people read them."""
+        parts: list[str] = []
+        if self.min_value is not None or self.max_value is not None:
+            parts.append(f"取值 {self._bound(self.min_value)} ～ {self._bound(self.max_value)}")
+        if self.pattern:
+            parts.append(f"格式 {self.pattern}")
+        if self.options:
+            parts.append(f"选项：{'、'.join(self.options)}")
+        if self.kind == self.Kind.FILE:
+            types = "/".join(self.allowed_types)
+            parts.append(f"{types}，单个 ≤ {self.max_size_mb} MB，最多 {self.max_files} 个")
+        return parts
+
+    def _bound(self, value) -> str:
+        if value is None:
+            return "不限"
+        if self.kind == self.Kind.MONEY:
+            return f"{value:,.2f} 元"
+        return f"{value.normalize():,f}" if value != value.to_integral() else f"{value:,.0f}"

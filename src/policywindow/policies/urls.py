@@ -1,5 +1,5 @@
-from .views import manage, public
+from .views import manage, public, rules
 
 app_name = "policies"
 
-urlpatterns = [pattern for module in (manage, public) for pattern in module.urlpatterns]
+urlpatterns = [pattern for module in (manage, rules, public) for pattern in module.urlpatterns]

@@ -490,14 +490,16 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
     RoleSpec(
         "policy_admin",
         "政策管理员",
-        "dept_below",
+        # 政策兑现处 keeps the province's one policy library for every issuing department.
+        "all",
         POLICY_ADMIN_MENUS,
         remark="维护政策库、细则与工作流",
     ),
     RoleSpec(
         "window_clerk",
         "窗口受理人员",
-        "dept_below",
+        # The single window receives every department's applications (一口受理).
+        "all",
         WINDOW_CLERK_MENUS,
         remark="一口受理：受理、补正、不予受理",
     ),

@@ -1,0 +1,275 @@
+"""Reads of 一表申请: the rule catalogue with pre-check badges, drafts to fill, material offers.
+
+Who may read an application is decided here: an enterprise user reads only the
+applications of the enterprise they act for; staff read the filed cases in
+their data scope (``selectors.staff_applications``) and the ones they filed at
+the counter themselves. Anything else is a 404, never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from policywindow.enterprises.models import Enterprise
+from policywindow.enterprises.selectors import enterprise_facts, enterprise_of, search_enterprises
+from policywindow.policies import engine
+from policywindow.policies.models import RequiredItem, RuleVersion
+from policywindow.policies.selectors import search_published_rules
+
+from .forms import Offer, specs_of_snapshot, typed_answers
+from .models import Application, ApplicationStatus, Material
+from .selectors import STAFF_CASE_PERMISSIONS, enterprise_applications, staff_applications
+
+REUSE_OFFERS_PER_ITEM = 5
+# Applications that block another one for the same rule and year (once_per_year).
+NOT_COUNTED = (ApplicationStatus.DRAFT, ApplicationStatus.WITHDRAWN, ApplicationStatus.NOT_ACCEPTED)
+
+
+def today() -> dt.date:
+    """Today in Asia/Shanghai (the project's TIME_ZONE)."""
+    return timezone.localdate()
+
+
+def chinese_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# ---------------------------------------------------------------- who reads what
+
+
+def readable_applications(user) -> QuerySet[Application]:
+    """An enterprise's own applications, or a staff member's cases in scope and counter filings."""
+    if getattr(user, "is_enterprise", False):
+        return enterprise_applications(user)
+    filed_by_me = Q(applicant=user, channel=Application.Channel.WINDOW)
+    if any(user.has_permission_code(code) for code in STAFF_CASE_PERMISSIONS):
+        filed_by_me |= Q(pk__in=staff_applications(user).values("pk"))
+    return (
+        Application.objects.filter(filed_by_me)
+        .select_related("enterprise", "rule", "rule_version", "applicant")
+        .order_by("-created_at", "-id")
+    )
+
+
+def readable_application(user, pk: int) -> Application:
+    return get_object_or_404(readable_applications(user), pk=pk)
+
+
+def filed_application(user, pk: int) -> Application:
+    """A readable application that has a number (receipts, the success page)."""
+    return get_object_or_404(readable_applications(user).exclude(number=None), pk=pk)
+
+
+def readable_material(user, pk: int) -> Material:
+    """A file the user may download: their enterprise's, or one of a case they may read."""
+    materials = Material.objects.select_related("application")
+    if getattr(user, "is_enterprise", False):
+        enterprise = enterprise_of(user)
+        return get_object_or_404(materials, pk=pk, enterprise=enterprise)
+    return get_object_or_404(
+        materials, pk=pk, application__in=readable_applications(user).values("pk")
+    )
+
+
+def own_application(user, pk: int) -> Application:
+    """A draft of the enterprise the user acts for (the online form)."""
+    return get_object_or_404(
+        enterprise_applications(user).select_related("enterprise__industry", "enterprise__region"),
+        pk=pk,
+    )
+
+
+def counter_application(user, pk: int) -> Application:
+    """An application the clerk started at the counter."""
+    return get_object_or_404(
+        Application.objects.select_related("enterprise", "rule", "rule_version"),
+        pk=pk,
+        applicant=user,
+        channel=Application.Channel.WINDOW,
+    )
+
+
+def counter_drafts(user) -> QuerySet[Application]:
+    """The clerk's unfinished counter filings, newest first."""
+    return (
+        Application.objects.filter(
+            applicant=user, channel=Application.Channel.WINDOW, status=ApplicationStatus.DRAFT
+        )
+        .select_related("enterprise", "rule_version")
+        .order_by("-updated_at")
+    )
+
+
+def counter_enterprises(user, q: str) -> QuerySet[Enterprise]:
+    """Enterprises the clerk may file for, by name or credit code."""
+    return search_enterprises(user, q=q.strip())
+
+
+# ---------------------------------------------------------------- the rule catalogue
+
+
+def search_rules(q: str) -> QuerySet:
+    """Published rules matching the words (all rules when empty), for the catalogue."""
+    return search_published_rules(q=q)
+
+
+def template_item(pk: int) -> RequiredItem:
+    """A required item whose template may be downloaded: of a version that has been published."""
+    return get_object_or_404(
+        RequiredItem.objects.exclude(rule_version__status=RuleVersion.Status.DRAFT).exclude(
+            template_file=""
+        ),
+        pk=pk,
+    )
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The eligibility pre-check and the expected amount of one enterprise for one rule."""
+
+    eligibility: engine.Eligibility
+    amount: Decimal | None
+
+    @property
+    def badge(self) -> str:
+        return {"eligible": "可申报", "ineligible": "不符合条件", "unknown": "信息不全"}[
+            self.eligibility.status
+        ]
+
+
+def assess(
+    version: Any, enterprise: Enterprise, answers: Mapping[str, Any] | None = None
+) -> Assessment:
+    """Pre-check over the enterprise's facts merged with typed form answers (answers win)."""
+    facts = {**enterprise_facts(enterprise), **(answers or {})}
+    return Assessment(
+        engine.check_eligibility(version, facts), engine.expected_amount(version, facts)
+    )
+
+
+def assess_application(
+    application: Application, answers: Mapping[str, Any] | None = None
+) -> Assessment:
+    """The pre-check of an application over its stored answers (or the ``answers`` given)."""
+    specs = specs_of_snapshot(application.form_snapshot)
+    typed = typed_answers(specs, application.answers if answers is None else answers)
+    return assess(application.rule_version, application.enterprise, typed)
+
+
+def window_problem(version: Any, day: dt.date | None = None) -> str | None:
+    """Why an application cannot be submitted today because of the window, or None."""
+    day = day or today()
+    opens, closes = version.opens_on, version.closes_on
+    if (opens is None or day >= opens) and (closes is None or day <= closes):
+        return None
+    if opens and closes:
+        return f"不在申报期内：本细则的申报时间为 {chinese_date(opens)} 至 {chinese_date(closes)}"
+    if opens:
+        return f"尚未开始申报：本细则自 {chinese_date(opens)} 起接受申报"
+    return f"申报已截止：本细则的申报截止日期为 {chinese_date(closes)}"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    rule: Any
+    assessment: Assessment | None
+    existing: Application | None
+    window_note: str | None
+
+    @property
+    def version(self):
+        return self.rule.current
+
+
+def catalog_entries(rules: Iterable[Any], enterprise: Enterprise | None) -> list[CatalogEntry]:
+    """A page of rules with the pre-check badge and this year's application of the enterprise."""
+    rules = list(rules)
+    existing: dict[int, Application] = {}
+    if enterprise is not None:
+        for application in Application.objects.filter(
+            enterprise=enterprise, rule__in=rules, year=today().year
+        ).exclude(status__in=(ApplicationStatus.WITHDRAWN, ApplicationStatus.NOT_ACCEPTED)):
+            existing.setdefault(application.rule_id, application)
+    return [
+        CatalogEntry(
+            rule=rule,
+            assessment=assess(rule.current, enterprise) if enterprise else None,
+            existing=existing.get(rule.pk),
+            window_note=window_problem(rule.current),
+        )
+        for rule in rules
+    ]
+
+
+# ---------------------------------------------------------------- material offers
+
+
+def material_offers(
+    enterprise: Enterprise | None, application: Application | None, specs: Iterable[Any]
+) -> dict[str, list[Offer]]:
+    """Per file item: its attached files, then earlier files of the same material code.
+
+    One query for all items; the same file (by SHA-256) is offered once.
+    """
+    files = [spec for spec in specs if spec.is_file]
+    if enterprise is None or not files:
+        return {}
+    codes = {spec.material_code for spec in files if spec.material_code}
+    wanted = Q(material_code__in=codes)
+    if application is not None and application.pk:
+        wanted |= Q(application=application, item_key__in=[spec.key for spec in files])
+    rows = list(
+        Material.objects.filter(wanted, enterprise=enterprise).order_by("-uploaded_at", "-id")
+    )
+    return {spec.key: _offers_for(spec, rows, application) for spec in files}
+
+
+def _offers_for(spec: Any, rows: list[Material], application: Application | None) -> list[Offer]:
+    app_id = application.pk if application is not None else None
+    attached = [m for m in reversed(rows) if m.application_id == app_id and m.item_key == spec.key]
+    seen = {m.sha256 for m in attached}
+    reusable: list[Material] = []
+    for material in rows:
+        if (
+            spec.material_code
+            and material.material_code == spec.material_code
+            and material.sha256 not in seen
+            and len(reusable) < REUSE_OFFERS_PER_ITEM
+        ):
+            seen.add(material.sha256)
+            reusable.append(material)
+    return [Offer(m, True) for m in attached] + [Offer(m, False) for m in reusable]
+
+
+def duplicate_of(application: Application) -> Application | None:
+    """Another counted application of the same enterprise, rule and year."""
+    return (
+        Application.objects.filter(
+            enterprise_id=application.enterprise_id,
+            rule_id=application.rule_id,
+            year=application.year,
+        )
+        .exclude(status__in=NOT_COUNTED)
+        .exclude(pk=application.pk)
+        .first()
+    )
+
+
+def open_draft(
+    enterprise: Enterprise, rule: Any, year: int, *, channel: str, applicant
+) -> Application | None:
+    """The draft to reopen: the enterprise's online draft, or the clerk's own counter draft."""
+    drafts = Application.objects.filter(
+        enterprise=enterprise, rule=rule, year=year, status=ApplicationStatus.DRAFT, channel=channel
+    )
+    if channel == Application.Channel.WINDOW:
+        drafts = drafts.filter(applicant=applicant)
+    return drafts.order_by("-created_at").first()

@@ -1,0 +1,214 @@
+"""一口受理: accept (受理), one-time 补正 notice (一次性告知), refuse (不予受理).
+
+Every decision locks the application row, is checked against the revision the
+clerk's page showed (a stale page gets a ``Conflict``) and moves the status
+through ``transitions.move`` — timeline event and audit event in the same
+transaction. Bad input is a ``ValidationFailed`` whose details name the item.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from policywindow.core import calendar
+from policywindow.core.errors import Conflict, ValidationFailed
+
+from .. import transitions
+from ..forms import ItemSpec
+from ..models import Application, SupplementNotice
+from ..models import ApplicationStatus as S
+from ..selectors import form_items
+
+MAX_COMMENT = 500
+
+
+class CheckResult(models.TextChoices):
+    """Completeness check of one required item at the window."""
+
+    COMPLETE = "complete", "齐全"
+    MISSING = "missing", "缺失"
+    NONCONFORMING = "nonconforming", "不符合"
+
+
+def accept(
+    actor: Any,
+    application: Application,
+    checklist: list[dict[str, str]],
+    note: str = "",
+    *,
+    expected_revision: int,
+) -> Application:
+    """受理: every required item checked 齐全; the review clock starts (due in working days).
+
+    ``checklist`` holds one ``{"key", "result", "comment"}`` per required item.
+    """
+    checked = _validated_checklist(application, checklist)
+    _check_length("note", note, "受理意见")
+    with transaction.atomic():
+        locked = _lock_submitted(application, expected_revision)
+        accepted_at = timezone.now()
+        due_at = calendar.working_day_deadline(accepted_at, locked.rule_version.review_days)
+        return transitions.move(
+            locked,
+            S.IN_REVIEW,
+            actor=actor,
+            action="accept",
+            note=note.strip(),
+            data={"checklist": checked},
+            expected_revision=expected_revision,
+            changes={"accepted_at": accepted_at, "accepted_by": actor, "due_at": due_at},
+        )
+
+
+def request_supplement(
+    actor: Any,
+    application: Application,
+    items: list[dict[str, str]],
+    comment: str = "",
+    *,
+    expected_revision: int,
+) -> Application:
+    """补正: one notice naming every item to fix, each with the clerk's comment.
+
+    ``items`` holds ``{"key", "comment"}`` per item to fix (at least one).
+    """
+    notice_items = _validated_supplement_items(application, items)
+    _check_length("comment", comment, "总体说明")
+    with transaction.atomic():
+        locked = _lock_submitted(application, expected_revision)
+        moved = transitions.move(
+            locked,
+            S.SUPPLEMENT_REQUIRED,
+            actor=actor,
+            action="supplement",
+            note=comment.strip(),
+            data={"items": notice_items},
+            expected_revision=expected_revision,
+        )
+        SupplementNotice.objects.create(
+            application=moved,
+            items=notice_items,
+            comment=comment.strip(),
+            issued_by=actor,
+            issued_at=timezone.now(),
+        )
+        return moved
+
+
+def refuse(
+    actor: Any, application: Application, reason: str, *, expected_revision: int
+) -> Application:
+    """不予受理 with the reason the enterprise will read."""
+    if not reason.strip():
+        raise ValidationFailed("请填写不予受理的理由", details={"reason": ["请填写不予受理的理由"]})
+    _check_length("reason", reason, "不予受理理由")
+    with transaction.atomic():
+        locked = _lock_submitted(application, expected_revision)
+        return transitions.move(
+            locked,
+            S.NOT_ACCEPTED,
+            actor=actor,
+            action="refuse",
+            note=reason.strip(),
+            expected_revision=expected_revision,
+        )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _lock_submitted(application: Application, expected_revision: int) -> Application:
+    """The locked row; intake acts only on 待受理 applications.
+
+    A page older than the row (another revision) is refused by ``move`` with the
+    "已被他人处理" message; this refuses a current page of a case not at intake.
+    """
+    locked = transitions.lock(application.pk)
+    if locked.revision == expected_revision and locked.status != S.SUBMITTED:
+        raise Conflict(
+            f"只有“待受理”的申报可以受理、补正或不予受理，该申报当前为“{S(locked.status).label}”",
+            details={"status": locked.status},
+        )
+    return locked
+
+
+def _check_length(field: str, text: str, label: str) -> None:
+    if len(text.strip()) > MAX_COMMENT:
+        message = f"{label}不能超过 {MAX_COMMENT} 个字"
+        raise ValidationFailed(message, details={field: [message]})
+
+
+def _items_by_key(application: Application) -> dict[str, ItemSpec]:
+    return {item.key: item for item in form_items(application)}
+
+
+def _validated_checklist(
+    application: Application, checklist: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """One check per required item, all 齐全; returns the checklist as recorded."""
+    items = _items_by_key(application)
+    given: dict[str, dict[str, str]] = {}
+    errors: dict[str, list[str]] = {}
+    for entry in checklist:
+        key = str(entry.get("key", ""))
+        if key not in items:
+            errors.setdefault("checklist", []).append(f"表单中没有要件项“{key}”")
+        elif key in given:
+            errors[f"checklist.{key}"] = ["同一要件只能核验一次"]
+        else:
+            given[key] = entry
+    recorded = []
+    for key, item in items.items():
+        entry = given.get(key)
+        result = str(entry.get("result", "")) if entry else ""
+        comment = str(entry.get("comment", "")).strip() if entry else ""
+        if result not in CheckResult.values:
+            errors[f"checklist.{key}"] = [f"请核验“{item.label}”是否齐全"]
+        elif result != CheckResult.COMPLETE:
+            errors[f"checklist.{key}"] = [
+                f"“{item.label}”核验为“{CheckResult(result).label}”，"
+                "不能受理；请一次性告知补正或不予受理"
+            ]
+        elif len(comment) > MAX_COMMENT:
+            errors[f"checklist.{key}"] = [f"说明不能超过 {MAX_COMMENT} 个字"]
+        recorded.append({"key": key, "label": item.label, "result": result})
+        if comment:
+            recorded[-1]["comment"] = comment
+    if errors:
+        raise ValidationFailed("要件核验未通过，不能受理", details=errors)
+    return recorded
+
+
+def _validated_supplement_items(
+    application: Application, items: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """Every item to fix, each named once and with a comment; in the form's order."""
+    known = _items_by_key(application)
+    errors: dict[str, list[str]] = {}
+    chosen: dict[str, str] = {}
+    for entry in items:
+        key = str(entry.get("key", ""))
+        comment = str(entry.get("comment", "")).strip()
+        if key not in known:
+            errors.setdefault("items", []).append(f"表单中没有要件项“{key}”")
+            continue
+        label = known[key].label
+        if key in chosen:
+            errors[f"items.{key}"] = ["同一要件只能列出一次"]
+        elif not comment:
+            errors[f"items.{key}"] = [f"请写明“{label}”需要如何补正"]
+        elif len(comment) > MAX_COMMENT:
+            errors[f"items.{key}"] = [f"补正说明不能超过 {MAX_COMMENT} 个字"]
+        chosen[key] = comment
+    if not chosen and not errors:
+        errors["items"] = ["请至少选择一项需要补正的要件，并写明补正要求"]
+    if errors:
+        raise ValidationFailed("补正告知内容不完整", details=errors)
+    return [
+        {"key": key, "label": item.label, "comment": chosen[key]}
+        for key, item in known.items()
+        if key in chosen
+    ]

@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 
 from policywindow.applications.models import Material
-from policywindow.applications.services import filing, uploads
+from policywindow.applications.services import filing
+from policywindow.core import files
 from policywindow.system.models import User
 
 from .test_filing_factories import (
@@ -38,7 +39,7 @@ from .test_filing_factories import (
     ],
 )
 def test_original_names_are_cleaned(name, cleaned):
-    assert uploads.clean_original_name(name) == cleaned
+    assert files.clean_original_name(name) == cleaned
 
 
 @pytest.mark.parametrize(
@@ -46,12 +47,12 @@ def test_original_names_are_cleaned(name, cleaned):
     [(PDF, "pdf"), (PNG, "png"), (b"\xff\xd8\xff\xdb", "jpg"), (b"GIF89a", None), (b"", None)],
 )
 def test_sniffing_reads_the_first_bytes(content, kind):
-    assert uploads.sniff(upload("x.bin", content)) == kind
+    assert files.sniff(upload("x.bin", content)) == kind
 
 
 def test_configured_type_names_are_normalised():
-    assert uploads.normalise_types(["PDF", ".jpeg", "exe"]) == ("pdf", "jpg")
-    assert uploads.normalise_types([]) == ("pdf", "jpg", "png")
+    assert files.normalise_types(["PDF", ".jpeg", "exe"]) == ("pdf", "jpg")
+    assert files.normalise_types([]) == ("pdf", "jpg", "png")
 
 
 @pytest.mark.django_db

@@ -169,7 +169,7 @@ def test_attachments_upload_download_and_delete(login, policy_admin, policy):
     response = client.post(
         upload, {"file": SimpleUploadedFile("假文件.pdf", b"<html>")}, follow=True
     )
-    assert "文件内容与扩展名 .pdf 不符" in response.content.decode()
+    assert "的扩展名是 .pdf，但内容不是 PDF 文件" in response.content.decode()
     client.post(upload, {"file": SimpleUploadedFile("实施细则.pdf", PDF)})
     attachment = PolicyAttachment.objects.get()
     download = client.get(reverse("policies:attachment_download", args=[attachment.pk]))

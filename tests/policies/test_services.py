@@ -155,7 +155,7 @@ def test_attachment_content_must_match_its_type(policy_admin, policy):
     fake = SimpleUploadedFile("通知.pdf", b"MZ\x90\x00 not a pdf")
     with pytest.raises(ValidationFailed) as exc:
         services.add_attachment(policy_admin, policy, fake)
-    assert "文件内容与扩展名 .pdf 不符" in details(exc)["file"][0]
+    assert "的扩展名是 .pdf，但内容不是 PDF 文件" in details(exc)["file"][0]
     attachment = services.add_attachment(
         policy_admin, policy, SimpleUploadedFile("实施细则.pdf", PDF)
     )
@@ -413,7 +413,7 @@ def test_item_template_is_checked_by_content_and_stored_under_a_random_name(poli
         services.add_item(
             policy_admin, version, template=SimpleUploadedFile("申请表.docx", PDF), **LICENSE
         )
-    assert "文件内容与扩展名 .docx 不符" in details(exc)["template"][0]
+    assert "的扩展名是 .docx，但内容不是 Word（DOCX） 文件" in details(exc)["template"][0]
     item = services.add_item(
         policy_admin, version, template=SimpleUploadedFile("申请表.pdf", PDF), **LICENSE
     )

@@ -25,10 +25,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from policywindow.core import files as file_checks
 from policywindow.system.forms import BootstrapFormMixin
 
 from .models import Material
-from .services import uploads
 
 KEEP_SUFFIX = "__keep"
 TEXT_MAX_LENGTH = 200
@@ -87,7 +87,7 @@ class ItemSpec:
             max_value=item.max_value,
             pattern=item.pattern,
             options=_options(item.options),
-            allowed_types=uploads.normalise_types(item.allowed_types)
+            allowed_types=file_checks.normalise_types(item.allowed_types)
             if item.kind == "file"
             else (),
             max_size_mb=item.max_size_mb or 10,
@@ -184,7 +184,7 @@ class MaterialField(forms.FileField):
         errors, cleaned = [], []
         for upload in files:
             try:
-                kind = uploads.check_file(
+                kind = file_checks.check_file(
                     upload,
                     allowed_types=self.spec.allowed_types,
                     max_size_mb=self.spec.max_size_mb,

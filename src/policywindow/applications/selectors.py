@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
@@ -18,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from policywindow.core.errors import DomainError, NotFound
+from policywindow.core.money import format_yuan
 from policywindow.enterprises.selectors import enterprise_of
 from policywindow.system.datascope import scope_filter
 
@@ -240,13 +240,10 @@ def _materials_by_item(
 
 def money_text(value: Any) -> str:
     """Yuan with thousands separators and two places, e.g. "3,200,000.00 元" ("" if None)."""
-    if value is None or value == "":
-        return ""
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
+        return format_yuan(value, empty="")
+    except (TypeError, ValueError):
         return str(value)
-    return f"{amount:,} 元"
 
 
 def display_answer(spec: ItemSpec, value: Any) -> str:

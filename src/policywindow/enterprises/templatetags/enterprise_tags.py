@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import template
 
 from policywindow.core import masking
+from policywindow.core.money import format_yuan
 
 register = template.Library()
 UNKNOWN = "未知"
@@ -20,7 +21,7 @@ def mask_account(value: str) -> str:
 @register.filter
 def yuan(value: Decimal | None) -> str:
     """``1234567.5`` -> ``1,234,567.50 元``; None (unknown) -> ``未知``."""
-    return UNKNOWN if value is None else f"{value:,.2f} 元"
+    return format_yuan(value, UNKNOWN)
 
 
 @register.filter

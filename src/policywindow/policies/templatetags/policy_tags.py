@@ -8,6 +8,8 @@ from typing import Any
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from policywindow.core.money import format_yuan
+
 register = template.Library()
 
 APPLY_URL_NAME = "applications:apply_start"
@@ -22,7 +24,7 @@ def lookup(mapping: dict, key: Any) -> Any:
 @register.filter
 def money(value: Decimal | None) -> str:
     """``Decimal("5000000")`` -> ``"5,000,000.00 元"``; no amount -> ``"—"``."""
-    return "—" if value is None else f"{value:,.2f} 元"
+    return format_yuan(value)
 
 
 @register.simple_tag

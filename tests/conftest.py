@@ -111,3 +111,9 @@ def narrowed_scope(db):
         Role.objects.filter(code=role_code).update(data_scope=scope)
 
     return narrow
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temporary_directory(settings, tmp_path):
+    # Tests must never write into the demo's upload directory.
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -20,7 +20,6 @@ from .test_filing_factories import (
     make_enterprise,
     make_rule,
     upload,
-    uploads_in_tmp_path,  # noqa: F401 (autouse)
 )
 
 pytestmark = pytest.mark.django_db

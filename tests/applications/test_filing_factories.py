@@ -13,7 +13,6 @@ import zipfile
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -23,12 +22,6 @@ from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
 from policywindow.policies.search import normalize
 
 _seq = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def uploads_in_tmp_path(settings, tmp_path):
-    """Uploaded files go to a per-test directory (import this fixture into a test module)."""
-    settings.MEDIA_ROOT = tmp_path / "uploads"
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

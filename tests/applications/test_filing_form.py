@@ -21,7 +21,6 @@ from .test_filing_factories import (
     make_rule,
     office_zip,
     upload,
-    uploads_in_tmp_path,  # noqa: F401 (autouse)
 )
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,6 @@ from .test_filing_factories import (
     make_rule,
     many_items,
     upload,
-    uploads_in_tmp_path,  # noqa: F401 (autouse)
 )
 
 pytestmark = pytest.mark.django_db

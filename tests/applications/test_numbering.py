@@ -17,7 +17,6 @@ from .test_filing_factories import (
     link,
     make_enterprise,
     make_rule,
-    uploads_in_tmp_path,  # noqa: F401 (autouse)
 )
 
 

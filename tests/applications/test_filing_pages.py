@@ -89,7 +89,7 @@ def test_catalog_shows_the_pre_check_badge_per_rule(login, member, rule, departm
     assert "可申报" in page and "不符合条件" in page and "信息不全" in page
     assert "须为有效期内的高新技术企业" in page
     assert "缺少属性：上年出口额" in page
-    assert "¥400,000.00" in page
+    assert "400,000.00 元" in page
 
 
 def test_catalog_search(login, member, rule, department):
@@ -115,7 +115,7 @@ def test_start_opens_the_prefilled_form_with_the_pre_check(login, member, rule):
     assert response.url == reverse("applications:apply_form", args=[application.pk])
     page = client.get(response.url).content.decode()
     assert 'value="李四"' in page  # pre-filled from the enterprise record
-    assert 'data-status="eligible"' in page and "¥400,000.00" in page
+    assert 'data-status="eligible"' in page and "400,000.00 元" in page
     assert 'enctype="multipart/form-data"' in page
 
 

@@ -109,7 +109,7 @@ def test_accept_with_an_item_missing_shows_the_error_on_that_row(clerk_client, c
     html = response.content.decode()
     assert 'data-field-error="check_audit_report"' in html
     assert "核验为“缺失”，不能受理" in html
-    assert 'value="未上传审计报告"' in html  # the clerk's input is kept
+    assert "未上传审计报告</textarea>" in html  # the clerk's input is kept
     case.refresh_from_db()
     assert case.status == S.SUBMITTED
 

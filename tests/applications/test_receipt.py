@@ -54,7 +54,7 @@ def test_the_receipt_names_the_number_enterprise_amount_and_materials(submitted)
         submitted.number,
         "营口测试新材料股份有限公司",
         submitted.enterprise.credit_code,
-        "¥400,000.00 元",
+        "400,000.00 元",
         "营业执照副本.pdf",
         settings.POLICYWINDOW_ORG_NAME,
     ):

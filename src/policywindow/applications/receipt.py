@@ -17,6 +17,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from policywindow.core.money import format_yuan
+
 from .forms import specs_of_snapshot
 from .models import Application
 
@@ -59,7 +61,7 @@ def _materials(application: Application) -> list[ReceiptMaterial]:
 
 
 def _money(amount: Decimal | None) -> str:
-    return "—（以审核核定金额为准）" if amount is None else f"¥{amount:,.2f} 元"
+    return format_yuan(amount, empty="—（以审核核定金额为准）")
 
 
 def receipt_context(application: Application, base_url: str = "") -> dict:

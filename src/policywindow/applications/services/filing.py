@@ -252,6 +252,8 @@ def save_answers(
     only = _present_keys(locked, data, files) if partial else None
     form = _validated(build_form(locked, data, files, only_keys=only, draft=True))
     changed, uploaded = _apply(actor, locked, form)
+    if not (changed or uploaded):
+        return locked  # nothing new: no save, no timeline line, no audit noise
     locked.save(update_fields=["answers", "updated_at"])
     transitions.record_event(locked, actor=actor, action="save_draft", data={"keys": changed})
     audit.record(

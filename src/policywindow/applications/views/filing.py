@@ -143,8 +143,7 @@ def _submit(request: HttpRequest, application: Application, pages: FormPages) ->
         return render(
             request, "applications/apply_form.html", _form_context(application, form, pages)
         )
-    messages.success(request, f"申报已提交，申报编号 {application.number}")
-    return redirect("applications:apply_done", application.pk)
+    return redirect("applications:apply_done", application.pk)  # the page itself says it was filed
 
 
 def _precheck_panel(request: HttpRequest, application: Application) -> HttpResponse:

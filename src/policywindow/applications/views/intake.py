@@ -54,9 +54,10 @@ class ChecklistForm(BootstrapFormMixin, forms.Form):
                 label=f"{label}说明",
                 required=False,
                 max_length=intake.MAX_COMMENT,
-                widget=forms.TextInput(
+                widget=forms.Textarea(
                     attrs={
                         "class": "form-control form-control-sm",
+                        "rows": 2,
                         "placeholder": "缺失或不符合时写明补正要求",
                     }
                 ),

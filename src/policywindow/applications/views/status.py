@@ -138,8 +138,11 @@ class PublicStatusForm(BootstrapFormMixin, forms.Form):
 @public
 def public_status(request: HttpRequest) -> HttpResponse:
     """Status by application number + credit code: no login, status only, rate-limited."""
-    asked = "number" in request.GET or "credit_code" in request.GET
-    form = PublicStatusForm(request.GET if asked else None)
+    # The receipt's QR code opens this page with the number only: fill it in, ask for the code.
+    asked = "credit_code" in request.GET
+    form = PublicStatusForm(
+        request.GET if asked else None, initial={"number": request.GET.get("number", "")}
+    )
     result, problem, status = None, "", 200
     if asked and form.is_valid():
         try:

@@ -29,6 +29,7 @@ CREDIT_PROMISE = (
         "allowed_types": ["pdf"],
         "section": "基础材料",
         "help_text": "请下载模板，签字盖章后扫描上传",
+        "template": "credit_promise",  # the loader attaches a generated template PDF
     },
 )
 CONTACT = (
@@ -37,7 +38,9 @@ CONTACT = (
     "text",
     {
         "pattern": r"^1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$",
-        "prefill_source": "contact_phone",
+        # Not pre-filled: the policy library allows only rule attributes (FACT_LABELS) as
+        # pre-fill sources, and the contact phone is not one.
+        "help_text": "手机号码或固定电话，如 13812345678 或 024-12345678",
         "section": "申报信息",
     },
 )

@@ -4,6 +4,7 @@ import sys
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from policywindow.demo.loader import demo_summary_text, load_business_demo
 from policywindow.system.demo import demo_accounts_text, load_demo
 
 
@@ -16,9 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        created = load_demo()
+        created = load_demo() + load_business_demo()
         self.stdout.write(f"已载入 {created} 条演示数据" if created else "演示数据已存在，直接使用")
         self.stdout.write(demo_accounts_text())
+        self.stdout.write(demo_summary_text())
         if not options["no_serve"]:
             # The worker shares the terminal's process group, so Ctrl+C stops both.
             subprocess.Popen([sys.executable, "-m", "policywindow.cli", "worker"])

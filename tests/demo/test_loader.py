@@ -1,0 +1,176 @@
+"""The demo 政策库, 企业库 and cases: loaded once per module through the real services,
+checked for what a demo needs, then rolled back."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from policywindow.applications.models import Application, Material, SupplementNotice
+from policywindow.applications.models import ApplicationStatus as S
+from policywindow.core.codes import validate_uscc
+from policywindow.demo.case_data import CASES
+from policywindow.demo.enterprise_data import ENTERPRISES
+from policywindow.demo.enterprise_loader import credit_code
+from policywindow.demo.loader import load_business_demo
+from policywindow.enterprises.models import Enterprise
+from policywindow.enterprises.selectors import enterprise_of
+from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
+from policywindow.system.demo import load_demo
+from policywindow.system.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Loaded:
+    created: int
+    seconds: float
+    media: Path
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The whole demo, loaded once for this module inside a transaction rolled back at the end."""
+    media = tmp_path_factory.mktemp("demo_uploads")
+    fast_hashing = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=fast_hashing),
+        transaction.atomic(),
+    ):
+        load_demo()
+        started = time.monotonic()
+        created = load_business_demo()
+        yield Loaded(created, time.monotonic() - started, media)
+        transaction.set_rollback(True)
+
+
+def test_demo_policies_are_published_with_rules_and_items(demo):
+    policies = Policy.objects.filter(is_demo=True)
+    assert policies.count() >= 5
+    assert all(p.status == Policy.Status.PUBLISHED and "演示" in p.title for p in policies)
+    rules = Rule.objects.filter(policy__in=policies).select_related("current")
+    assert rules.count() >= 10
+    for rule in rules:
+        assert rule.current.status == RuleVersion.Status.PUBLISHED, rule.code
+        assert rule.current.items.exists(), rule.code
+        assert rule.current.closes_on.isoformat() == "2026-12-31"
+    promises = RequiredItem.objects.filter(key="credit_promise", rule_version__rule__in=rules)
+    assert promises.exists() and all(item.template_file for item in promises)
+    # The formula naming a form item was set after the items: it computes.
+    assert Rule.objects.get(code="GX-ST-01").current.amount_formula.startswith("min([premium")
+
+
+def test_fifty_enterprises_with_valid_credit_codes_across_sizes_and_cities(demo):
+    enterprises = list(Enterprise.objects.filter(is_demo=True))
+    assert len(enterprises) == len(ENTERPRISES) == 50
+    for enterprise in enterprises:
+        validate_uscc(enterprise.credit_code)  # raises on a bad check character
+        assert enterprise.credit_code[:2] == "91"
+        assert enterprise.credit_code[2:8] == enterprise.region_id
+    assert len({e.credit_code for e in enterprises}) == 50
+    assert {e.size for e in enterprises} == {"large", "medium", "small", "micro"}
+    assert len({e.region_id for e in enterprises}) >= 10
+    jinggong = next(e for e in enterprises if e.name == "沈阳精工数控机床有限公司")
+    assert str(jinggong.rd_spend) == "42000000.00"  # 4,200 万元 in yuan
+    assert jinggong.specialized == "little_giant" and jinggong.high_tech
+
+
+def test_credit_codes_do_not_change_between_runs():
+    assert credit_code("沈阳精工数控机床有限公司", "210100") == credit_code(
+        "沈阳精工数控机床有限公司", "210100"
+    )
+    assert credit_code("甲公司", "210100") != credit_code("乙公司", "210100")
+
+
+def test_qiye_zhang_sees_his_enterprise_and_only_its_cases(demo, client):
+    user = User.objects.get(username="qiye_zhang")
+    enterprise = enterprise_of(user)
+    assert enterprise.name == "沈阳精工数控机床有限公司"
+    assert (enterprise.contact_name, enterprise.contact_phone) == (user.real_name, user.mobile)
+    assert enterprise_of(User.objects.get(username="qiye_li")).name == "大连星海软件开发有限公司"
+    client.force_login(user)
+    page = client.get(reverse("enterprises:my_enterprise")).content.decode()
+    assert "沈阳精工数控机床有限公司" in page
+    mine = client.get(reverse("applications:my_list")).content.decode()
+    own = Application.objects.filter(enterprise__name="沈阳精工数控机床有限公司")
+    assert own.count() == 4
+    assert all(a.number in mine for a in own if a.number)
+    others = Application.objects.exclude(enterprise__name="沈阳精工数控机床有限公司")
+    assert not any(a.number in mine for a in others if a.number)
+
+
+def test_cases_exist_in_every_status_with_their_details(demo):
+    cases = Application.objects.filter(enterprise__is_demo=True).select_related("rule__current")
+    assert {S.DRAFT, S.SUBMITTED, S.SUPPLEMENT_REQUIRED, S.IN_REVIEW, S.NOT_ACCEPTED} <= {
+        c.status for c in cases
+    }
+    assert 15 <= cases.count() <= 20
+    assert all(c.department_id == c.rule.current.lead_department_id for c in cases)
+    submitted = cases.filter(status=S.SUBMITTED)
+    assert submitted.count() >= 3
+    assert submitted.filter(channel=Application.Channel.WINDOW).exists()
+    assert submitted.filter(channel=Application.Channel.ONLINE).exists()
+    for notice in SupplementNotice.objects.filter(application__status=S.SUPPLEMENT_REQUIRED):
+        assert len(notice.items) == 2 and all(item["comment"] for item in notice.items)
+        assert notice.resolved_at is None
+    reviews = cases.filter(status=S.IN_REVIEW)
+    assert all(r.accepted_at and r.due_at and r.due_at > r.accepted_at for r in reviews)
+    assert reviews.filter(due_at__lt=timezone.now()).exists()  # overdue-looking
+    assert reviews.filter(due_at__gt=timezone.now()).exists()
+    for refused in cases.filter(status=S.NOT_ACCEPTED):
+        assert refused.events.get(action="refuse").note.endswith("不予受理")
+
+
+def test_case_timelines_are_in_order_and_numbers_follow_filing_dates(demo):
+    filed = Application.objects.filter(enterprise__is_demo=True).exclude(number=None)
+    by_number = list(filed.order_by("number").values_list("submitted_at", flat=True))
+    assert by_number == sorted(by_number)
+    for case in filed:
+        times = list(case.events.order_by("id").values_list("occurred_at", flat=True))
+        assert times == sorted(times), case.number
+        assert case.events.get(action="submit").occurred_at == case.submitted_at
+
+
+def test_materials_are_real_pdfs_naming_the_enterprise(demo):
+    material = Material.objects.select_related("enterprise").filter(item_key="business_license")[0]
+    content = (demo.media / material.file.name).read_bytes()
+    text = PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    assert "营业执照" in text and material.enterprise.name in text
+    # A material uploaded for an earlier case is reused, not uploaded again.
+    jinggong = Material.objects.filter(
+        enterprise__name="沈阳精工数控机床有限公司", material_code="business_license"
+    )
+    assert jinggong.count() >= 2 and len({m.sha256 for m in jinggong}) == 1
+
+
+def test_a_second_run_creates_nothing(demo):
+    assert demo.created == 8 + 12 + 50 + 2 + len(CASES)
+    counts = (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count())
+    assert load_business_demo() == 0
+    assert (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count()) == (
+        counts
+    )
+
+
+def test_loading_everything_is_fast(demo):
+    assert demo.seconds < 20
+
+
+def test_demo_command_prints_the_summary_after_the_accounts(demo, capsys):
+    call_command("demo", no_serve=True)
+    out = capsys.readouterr().out
+    assert out.index("qiye_li") < out.index("演示业务数据")
+    assert "政策 8 项、细则 12 条、企业 50 家" in out
+    assert "qiye_zhang → 沈阳精工数控机床有限公司" in out

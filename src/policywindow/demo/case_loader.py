@@ -168,8 +168,11 @@ def _age(application: Application, ages: tuple[int, ...]) -> None:
             step += 1
         day = working_days_ago(ages[min(step, len(ages) - 1)], today)
         start = dt.datetime.combine(day, dt.time(9, 0), tzinfo=calendar.SHANGHAI)
-        # Each case and step at its own time of the working day (09:00–16:00).
-        offset = (application.pk * 47 + step * 131) % 420 + minute * 3
+        # Each case and step at its own time of the working day (09:00–17:00). Numbered cases
+        # are placed by their sequence so numbers follow filing times within a day too (a
+        # pk-based spread differs between databases and could invert two same-day cases).
+        base = int(application.number[-6:]) * 20 if application.number else application.pk * 47
+        offset = (base + step * 7) % 420 + minute * 3
         moment = start + dt.timedelta(minutes=offset)
         moved.append((event.occurred_at, min(moment, event.occurred_at)))
         event.occurred_at = moved[-1][1]

@@ -6,40 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from policywindow.policies import engine, services
+from policywindow.policies import services
 from policywindow.policies.models import Policy, RequiredItem, Rule
 from policywindow.system.models import User
-
-# The facts the registry provides (enterprises.selectors.FACT_LABELS); fixed here so these
-# tests do not depend on the registry module's exact wording.
-FACTS = {
-    "employees": "从业人员",
-    "revenue": "上年营业收入",
-    "total_assets": "资产总额",
-    "rd_spend": "上年研发费用",
-    "export_value": "上年出口额",
-    "registered_capital": "注册资本",
-    "high_tech": "高新技术企业",
-    "tech_sme": "科技型中小企业",
-    "specialized": "专精特新",
-    "size": "企业规模",
-    "industry": "所属行业",
-    "industry_section": "行业门类",
-    "region": "所在地区",
-    "city": "所在城市",
-    "established_years": "成立年限",
-}
-
-
-@pytest.fixture(autouse=True)
-def _fact_labels(monkeypatch):
-    monkeypatch.setattr(engine, "fact_labels", lambda: dict(FACTS))
-
-
-@pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    """Uploaded templates and attachments go to a per-test directory."""
-    settings.MEDIA_ROOT = tmp_path / "uploads"
 
 
 @pytest.fixture

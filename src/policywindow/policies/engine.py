@@ -244,11 +244,9 @@ def check_formula(text: str, known: Iterable[str] | None = None) -> list[str]:
 
 
 def fact_labels() -> dict[str, str]:
-    """Chinese labels of the enterprise facts (empty until the registry provides them)."""
-    try:
-        from policywindow.enterprises.selectors import FACT_LABELS
-    except ImportError:
-        return {}
+    """Chinese labels of the enterprise facts (imported late: the registry imports policies)."""
+    from policywindow.enterprises.selectors import FACT_LABELS
+
     return dict(FACT_LABELS)
 
 

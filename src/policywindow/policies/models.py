@@ -100,6 +100,29 @@ class Rule(models.Model):
         return f"{self.code} {self.current.title if self.current else ''}".strip()
 
 
+# The content of a rule version: what a new version copies and what the history compares.
+VERSION_CONTENT_FIELDS = (
+    "title",
+    "beneficiaries",
+    "conditions_text",
+    "standard_text",
+    "time_limit_text",
+    "address",
+    "phone",
+    "eligibility_expression",
+    "amount_formula",
+    "per_enterprise_cap",
+    "annual_budget",
+    "opens_on",
+    "closes_on",
+    "lead_department",
+    "review_days",
+    "auto_grant",
+    "exclusion_group",
+    "once_per_year",
+)
+
+
 class RuleVersion(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"

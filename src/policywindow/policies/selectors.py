@@ -17,7 +17,14 @@ from policywindow.system.models import Department, DictItem, Status
 from policywindow.system.params import get_param
 
 from . import engine
-from .models import Policy, PolicyAttachment, RequiredItem, Rule, RuleVersion
+from .models import (
+    VERSION_CONTENT_FIELDS,
+    Policy,
+    PolicyAttachment,
+    RequiredItem,
+    Rule,
+    RuleVersion,
+)
 from .search import all_terms, matching, search_terms
 
 THEME_DICT = "policy_theme"
@@ -268,26 +275,7 @@ def application_window(version: RuleVersion, today: dt.date | None = None) -> Wi
 # ---------------------------------------------------------------- version history
 
 
-VERSION_DIFF_FIELDS = (
-    "title",
-    "beneficiaries",
-    "conditions_text",
-    "standard_text",
-    "time_limit_text",
-    "address",
-    "phone",
-    "eligibility_expression",
-    "amount_formula",
-    "per_enterprise_cap",
-    "annual_budget",
-    "opens_on",
-    "closes_on",
-    "lead_department",
-    "review_days",
-    "auto_grant",
-    "exclusion_group",
-    "once_per_year",
-)
+VERSION_DIFF_FIELDS = VERSION_CONTENT_FIELDS
 ITEM_DIFF_FIELDS = (
     "label",
     "kind",

@@ -25,7 +25,14 @@ from policywindow.core.errors import Conflict, ValidationFailed, full_clean_or_f
 from policywindow.system.models import User
 
 from . import engine, files, selectors
-from .models import Policy, PolicyAttachment, RequiredItem, Rule, RuleVersion
+from .models import (
+    VERSION_CONTENT_FIELDS,
+    Policy,
+    PolicyAttachment,
+    RequiredItem,
+    Rule,
+    RuleVersion,
+)
 from .search import normalize, plain_text
 
 # ---------------------------------------------------------------- shared helpers
@@ -265,27 +272,7 @@ def remove_attachment(actor: User, attachment: PolicyAttachment) -> None:
 # ---------------------------------------------------------------- rules and versions
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
-VERSION_FIELDS = (
-    "title",
-    "beneficiaries",
-    "conditions_text",
-    "standard_text",
-    "time_limit_text",
-    "address",
-    "phone",
-    "eligibility_expression",
-    "amount_formula",
-    "per_enterprise_cap",
-    "annual_budget",
-    "opens_on",
-    "closes_on",
-    "lead_department",
-    "review_days",
-    "auto_grant",
-    "exclusion_group",
-    "once_per_year",
-    "change_note",
-)
+VERSION_FIELDS = (*VERSION_CONTENT_FIELDS, "change_note")
 GUIDE_REQUIRED_TO_PUBLISH = ("beneficiaries", "conditions_text", "standard_text")
 MAX_REVIEW_DAYS = 60
 

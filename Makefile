@@ -19,6 +19,16 @@ test: $(STAMP) $(ASSETS)  ## the whole suite; SQLite by default, PostgreSQL when
 e2e: $(STAMP) $(ASSETS)  ## only the browser tests (headless Chromium)
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
+# Benchmarks need PostgreSQL; the database is dropped and recreated, so its name must contain
+# "bench". Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS='--levels 1,8'.
+BENCH_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/policywindow_bench)
+
+bench: $(STAMP)  ## every benchmark under bench/ on PostgreSQL (results: docs/benchmarks.md)
+	@for module in bench/[!_]*.py; do \
+		echo "== bench.$$(basename $$module .py)"; \
+		DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench.$$(basename $$module .py) $(BENCH_ARGS) || exit 1; \
+	done
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

@@ -1,0 +1,103 @@
+"""Clients of the REST API: over HTTP (standard library only) or in-process (to count SQL).
+
+Both have the same methods, so one sequence of requests drives either.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ._server import HOST
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _Client:
+    def __init__(self, token: str) -> None:
+        self._auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def close(self) -> None:
+        pass
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Response:
+        raise NotImplementedError
+
+    def send_json(
+        self, method: str, path: str, payload: Any, headers: dict[str, str] | None = None
+    ) -> Response:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        content = {"Content-Type": "application/json; charset=utf-8"}
+        return self.request(method, path, body, {**content, **(headers or {})})
+
+    def send_files(
+        self, path: str, fields: dict[str, str], files: list[tuple[str, str, bytes, str]]
+    ) -> Response:
+        """multipart/form-data: ``fields`` as text parts, ``files`` as (field, name, bytes, mime)."""
+        boundary = uuid.uuid4().hex
+        body = _multipart(boundary, fields, files)
+        content = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return self.request("POST", path, body, content)
+
+
+class ApiClient(_Client):
+    """One enterprise's client: its bearer token over one keep-alive connection."""
+
+    def __init__(self, port: int, token: str, timeout: float = 60) -> None:
+        super().__init__(token)
+        self._conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Response:
+        self._conn.request(method, path, body=body, headers={**self._auth, **(headers or {})})
+        response = self._conn.getresponse()
+        return Response(response.status, response.read(), dict(response.getheaders()))
+
+
+class InProcessClient(_Client):
+    """The same requests through Django's handler in this process (needs ``django.setup()``)."""
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Response:
+        from django.test import Client
+
+        headers = {**self._auth, **(headers or {})}
+        content_type = headers.pop("Content-Type", "application/octet-stream")
+        response = Client().generic(method, path, body, content_type, headers=headers)
+        return Response(response.status_code, response.content, dict(response.headers))
+
+
+def _multipart(
+    boundary: str, fields: dict[str, str], files: list[tuple[str, str, bytes, str]]
+) -> bytes:
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        parts.append(head.encode("utf-8") + value.encode("utf-8") + b"\r\n")
+    for field, filename, content, mime in files:
+        head = (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: {mime}\r\n\r\n"
+        )
+        parts.append(head.encode("utf-8") + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts)

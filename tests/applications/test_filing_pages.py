@@ -336,3 +336,11 @@ def test_supplement_shows_only_the_noticed_items_and_resubmits(
     application.refresh_from_db()
     assert application.status == S.SUBMITTED
     assert Decimal(application.answers["rd_amount"]) == Decimal("3800000")
+
+
+def test_catalog_marks_rules_ruled_out_by_an_exclusion_group(login, member, enterprise, department):
+    giant = make_rule(department, items=(), exclusion_group="zjtx", title="国家级小巨人奖励")
+    make_rule(department, items=(), exclusion_group="zjtx", title="省级专精特新奖励")
+    filing.submit(member, filing.start_application(member, enterprise, giant))
+    page = login(member).get(reverse("applications:rule_catalog")).content.decode()
+    assert "与已申报的《国家级小巨人奖励》互斥" in page

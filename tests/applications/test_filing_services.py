@@ -311,3 +311,18 @@ def test_a_stale_draft_is_refused_at_submit_and_moved_on_reopening(member, enter
     assert reopened.pk == draft.pk and reopened.rule_version == new
     assert set(reopened.answers) == {"license", "rd_amount"}  # "contact" changed its kind
     assert [item["label"] for item in reopened.form_snapshot][-1] == "联系人人数"
+
+
+def test_a_rule_of_the_same_exclusion_group_is_refused(member, enterprise, department):
+    giant = make_rule(department, items=(), exclusion_group="zjtx", title="国家级小巨人奖励")
+    provincial = make_rule(department, items=(), exclusion_group="zjtx", title="省级专精特新奖励")
+    other = make_rule(department, items=(), exclusion_group="gqjl", title="高企认定奖励")
+    first = filing.submit(member, filing.start_application(member, enterprise, giant))
+    with pytest.raises(Conflict) as refused:
+        filing.start_application(member, enterprise, provincial)
+    assert refused.value.code == "mutually_exclusive"
+    assert "《国家级小巨人奖励》" in refused.value.message and first.number in refused.value.message
+    # Another group is unaffected, and a refused case stops counting.
+    assert filing.submit(member, filing.start_application(member, enterprise, other)).number
+    Application.objects.filter(pk=first.pk).update(status=S.NOT_ACCEPTED)
+    assert filing.submit(member, filing.start_application(member, enterprise, provincial)).number

@@ -183,6 +183,8 @@ class CatalogEntry:
     assessment: Assessment | None
     existing: Application | None
     window_note: str | None
+    # This year's application for another rule of the same 互斥组, which rules this one out.
+    excluded_by: Application | None = None
 
     @property
     def version(self):
@@ -193,20 +195,32 @@ def catalog_entries(rules: Iterable[Any], enterprise: Enterprise | None) -> list
     """A page of rules with the pre-check badge and this year's application of the enterprise."""
     rules = list(rules)
     existing: dict[int, Application] = {}
+    by_group: dict[str, Application] = {}
     if enterprise is not None:
         for application in Application.objects.filter(
             enterprise=enterprise, rule__in=rules, year=today().year
         ).exclude(status__in=(ApplicationStatus.WITHDRAWN, ApplicationStatus.NOT_ACCEPTED)):
             existing.setdefault(application.rule_id, application)
-    return [
-        CatalogEntry(
-            rule=rule,
-            assessment=assess(rule.current, enterprise) if enterprise else None,
-            existing=existing.get(rule.pk),
-            window_note=window_problem(rule.current),
+        for application in (
+            Application.objects.filter(enterprise=enterprise, year=today().year)
+            .exclude(status__in=NOT_COUNTED)
+            .exclude(rule_version__exclusion_group="")
+            .select_related("rule_version")
+        ):
+            by_group.setdefault(application.rule_version.exclusion_group, application)
+    entries = []
+    for rule in rules:
+        rival = by_group.get(rule.current.exclusion_group) if rule.current.exclusion_group else None
+        entries.append(
+            CatalogEntry(
+                rule=rule,
+                assessment=assess(rule.current, enterprise) if enterprise else None,
+                existing=existing.get(rule.pk),
+                window_note=window_problem(rule.current),
+                excluded_by=rival if rival is not None and rival.rule_id != rule.pk else None,
+            )
         )
-        for rule in rules
-    ]
+    return entries
 
 
 # ---------------------------------------------------------------- material offers
@@ -259,6 +273,24 @@ def duplicate_of(application: Application) -> Application | None:
         )
         .exclude(status__in=NOT_COUNTED)
         .exclude(pk=application.pk)
+        .first()
+    )
+
+
+def exclusive_rival(application: Application, version: Any) -> Application | None:
+    """A counted application this year of the same enterprise for another rule of the same
+    mutual-exclusion group (互斥组): the enterprise may not receive both."""
+    if not version.exclusion_group:
+        return None
+    return (
+        Application.objects.filter(
+            enterprise_id=application.enterprise_id,
+            year=application.year,
+            rule_version__exclusion_group=version.exclusion_group,
+        )
+        .exclude(rule_id=application.rule_id)
+        .exclude(status__in=NOT_COUNTED)
+        .select_related("rule_version")
         .first()
     )
 

@@ -42,6 +42,7 @@ from ..selectors_filing import (
     Assessment,
     assess_application,
     duplicate_of,
+    exclusive_rival,
     material_offers,
     open_draft,
     today,
@@ -155,6 +156,12 @@ def _duplicate_message(duplicate: Application) -> str:
 def _refuse_duplicate(application: Application, version) -> None:
     if version.once_per_year and (duplicate := duplicate_of(application)) is not None:
         raise Conflict(_duplicate_message(duplicate), code="duplicate_application")
+    if (rival := exclusive_rival(application, version)) is not None:
+        raise Conflict(
+            f"本企业 {rival.year} 年度已申报《{rival.rule_version.title}》（申报编号 {rival.number}），"
+            f"与本细则属于同一互斥组，不能重复享受",
+            code="mutually_exclusive",
+        )
 
 
 # ---------------------------------------------------------------- drafts

@@ -344,3 +344,8 @@ def test_catalog_marks_rules_ruled_out_by_an_exclusion_group(login, member, ente
     filing.submit(member, filing.start_application(member, enterprise, giant))
     page = login(member).get(reverse("applications:rule_catalog")).content.decode()
     assert "与已申报的《国家级小巨人奖励》互斥" in page
+
+
+def test_workbench_greets_an_enterprise_user_with_the_enterprise(login, member, enterprise):
+    page = login(member).get("/").content.decode()
+    assert f"{enterprise.name} · 企业用户" in page

@@ -8,6 +8,7 @@ own enterprise's applications, and the public page only a status.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from policywindow.core import calendar
 from policywindow.core.errors import DomainError, NotFound
 from policywindow.core.money import format_yuan
 from policywindow.enterprises.selectors import enterprise_of
@@ -354,3 +356,43 @@ def public_status(number: str, credit_code: str, *, client_ip: str) -> PublicSta
 def due_date(application: Application) -> dt.date | None:
     """The last working day of the time limit (due_at is the midnight that ends it)."""
     return _due_date(application.due_at)
+
+
+@dataclass(frozen=True)
+class DeadlineMark:
+    """How a running case stands against its time limit: red overdue, yellow with one
+    working day left (DESIGN.md §2), plain otherwise."""
+
+    state: str  # "overdue" | "due_soon" | "on_time"
+    label: str
+
+
+def deadline_marks(
+    applications: Iterable[Application], now: dt.datetime | None = None
+) -> dict[int, DeadlineMark]:
+    """Marks for the cases under review, from one calendar query for the whole page.
+
+    A case whose dates the holiday table does not cover gets no mark rather than a guess.
+    """
+    today = timezone.localdate(now or timezone.now())
+    running = {
+        a.pk: due
+        for a in applications
+        if a.status == S.IN_REVIEW and (due := _due_date(a.due_at)) is not None
+    }
+    if not running:
+        return {}
+    first, last = min([today, *running.values()]), max([today, *running.values()])
+    working, known = calendar.working_dates(first, last)
+    if len(known) != (last - first).days + 1:
+        return {}
+    marks = {}
+    for pk, due in running.items():
+        if due < today:
+            late = sum(1 for d in working if due < d <= today)
+            marks[pk] = DeadlineMark("overdue", f"已超期 {late} 个工作日" if late else "已超期")
+        else:
+            left = sum(1 for d in working if today < d <= due)
+            label = "今日到期" if left == 0 else f"剩余 {left} 个工作日"
+            marks[pk] = DeadlineMark("due_soon" if left <= 1 else "on_time", label)
+    return marks

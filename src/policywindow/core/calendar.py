@@ -158,3 +158,17 @@ def official_years() -> tuple[int, int]:
 
     years = sorted({d.year for d in chinese_calendar.holidays})
     return years[0], years[-1]
+
+
+def working_dates(first: dt.date, last: dt.date) -> tuple[set[dt.date], set[dt.date]]:
+    """(working dates, all maintained dates) in [first, last] in one query, for pages that mark
+    many deadlines at once; callers treat a date missing from the second set as unknown."""
+    rows = CalendarDay.objects.filter(date__gte=first, date__lte=last).values_list(
+        "date", "is_working_day"
+    )
+    working, known = set(), set()
+    for day, is_working in rows:
+        known.add(day)
+        if is_working:
+            working.add(day)
+    return working, known

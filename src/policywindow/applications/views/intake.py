@@ -145,6 +145,7 @@ def _render_case(
         "timeline": selectors.timeline(application),
         "notices": selectors.supplement_notices(application),
         "due_date": selectors.due_date(application),
+        "deadline": selectors.deadline_marks([application]).get(application.pk),
         "amount": selectors.money_text(application.requested_amount),
         "actionable": application.status == S.SUBMITTED,
         "checklist_form": checklist_form,

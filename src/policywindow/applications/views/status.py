@@ -69,12 +69,16 @@ def case_list(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET)
     cases = selectors.search_cases(request.user, form.filters())
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    marks = selectors.deadline_marks(page)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "form": form,
         "page": page,
-        "rows": [(application, selectors.due_date(application)) for application in page],
+        "rows": [
+            (application, selectors.due_date(application), marks.get(application.pk))
+            for application in page
+        ],
         "querystring": query.urlencode(),
     }
     return render(request, "applications/case_list.html", context)
@@ -86,6 +90,7 @@ def _detail_context(application: Application) -> dict:
         "sections": selectors.answer_sections(application),
         "timeline": selectors.timeline(application),
         "due_date": selectors.due_date(application),
+        "deadline": selectors.deadline_marks([application]).get(application.pk),
         "amount": selectors.money_text(application.requested_amount),
     }
 

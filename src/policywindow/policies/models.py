@@ -181,6 +181,28 @@ class RuleVersion(models.Model):
         return f"{self.title}（第 {self.version} 版）"
 
 
+# What defines a required item besides its key: compared by the version history, copied (with
+# the key and the template file) into a new version.
+ITEM_CONTENT_FIELDS = (
+    "label",
+    "kind",
+    "required",
+    "min_value",
+    "max_value",
+    "pattern",
+    "options",
+    "allowed_types",
+    "max_size_mb",
+    "max_files",
+    "material_code",
+    "help_text",
+    "template_name",
+    "prefill_source",
+    "section",
+    "order",
+)
+
+
 class RequiredItem(models.Model):
     class Kind(models.TextChoices):
         TEXT = "text", "单行文本"

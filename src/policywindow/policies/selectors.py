@@ -18,6 +18,7 @@ from policywindow.system.params import get_param
 
 from . import engine
 from .models import (
+    ITEM_CONTENT_FIELDS,
     VERSION_CONTENT_FIELDS,
     Policy,
     PolicyAttachment,
@@ -276,24 +277,7 @@ def application_window(version: RuleVersion, today: dt.date | None = None) -> Wi
 
 
 VERSION_DIFF_FIELDS = VERSION_CONTENT_FIELDS
-ITEM_DIFF_FIELDS = (
-    "label",
-    "kind",
-    "required",
-    "min_value",
-    "max_value",
-    "pattern",
-    "options",
-    "allowed_types",
-    "max_size_mb",
-    "max_files",
-    "material_code",
-    "help_text",
-    "template_name",
-    "prefill_source",
-    "section",
-    "order",
-)
+ITEM_DIFF_FIELDS = ITEM_CONTENT_FIELDS
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from policywindow.system.models import User
 
 from . import engine, files, selectors
 from .models import (
+    ITEM_CONTENT_FIELDS,
     VERSION_CONTENT_FIELDS,
     Policy,
     PolicyAttachment,
@@ -433,26 +434,7 @@ def publish_version(actor: User, version: RuleVersion) -> RuleVersion:
     return version
 
 
-ITEM_COPY_FIELDS = (
-    "key",
-    "label",
-    "kind",
-    "required",
-    "min_value",
-    "max_value",
-    "pattern",
-    "options",
-    "allowed_types",
-    "max_size_mb",
-    "max_files",
-    "material_code",
-    "help_text",
-    "template_file",
-    "template_name",
-    "prefill_source",
-    "section",
-    "order",
-)
+ITEM_COPY_FIELDS = ("key", *ITEM_CONTENT_FIELDS, "template_file")
 
 
 @transaction.atomic

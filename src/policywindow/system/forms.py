@@ -172,3 +172,20 @@ class RoleAssignForm(forms.Form):
         from .selectors import roles_for_kind
 
         self.fields["roles"].queryset = roles_for_kind(user.kind)
+
+
+def order_field() -> forms.IntegerField:
+    """显示顺序 with the same limits and messages on every page."""
+    return forms.IntegerField(
+        label="显示顺序",
+        min_value=0,
+        max_value=99999,
+        initial=0,
+        help_text="数字小的排在前面",
+        error_messages={
+            "required": "请输入显示顺序",
+            "invalid": "显示顺序须为整数",
+            "min_value": "显示顺序不能小于 0",
+            "max_value": "显示顺序不能大于 99999",
+        },
+    )

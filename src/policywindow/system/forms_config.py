@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from policywindow.core.errors import ValidationFailed
 
-from .forms import BootstrapFormMixin, DepartmentChoiceField
+from .forms import BootstrapFormMixin, DepartmentChoiceField, order_field
 from .models import Department, Status, SystemParameter, User
 
 CODE_HELP = "字母、数字、下划线或短横线，最多 32 位"
@@ -57,22 +57,6 @@ def _code(label: str, regex: str, rule: str, max_length: int = 32) -> forms.Rege
             "required": f"请输入{label}",
             "invalid": f"{label}{rule}",
             "max_length": f"{label}不能超过 {max_length} 个字符",
-        },
-    )
-
-
-def _order() -> forms.IntegerField:
-    return forms.IntegerField(
-        label="显示顺序",
-        min_value=0,
-        max_value=99999,
-        initial=0,
-        help_text="数字小的排在前面",
-        error_messages={
-            "required": "请输入显示顺序",
-            "invalid": "显示顺序须为整数",
-            "min_value": "显示顺序不能小于 0",
-            "max_value": "显示顺序不能大于 99999",
         },
     )
 
@@ -147,7 +131,7 @@ class DepartmentForm(BootstrapFormMixin, forms.Form):
     email = forms.EmailField(
         label="邮箱", required=False, error_messages={"invalid": "请输入正确的邮箱地址"}
     )
-    order = _order()
+    order = order_field()
 
     def __init__(self, *args, dept: Department | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -164,7 +148,7 @@ class PostForm(BootstrapFormMixin, forms.Form):
         "岗位编码", r"^[A-Za-z][A-Za-z0-9_-]*$", "须以字母开头，只能包含字母、数字、下划线和短横线"
     )
     name = _text("岗位名称", 50)
-    order = _order()
+    order = order_field()
     remark = _remark()
 
 
@@ -189,7 +173,7 @@ class DictTypeForm(BootstrapFormMixin, forms.Form):
 class DictItemForm(BootstrapFormMixin, forms.Form):
     label = _text("字典标签", 100, help_text="页面上显示的文字，如 “小型”")
     value = _text("字典键值", 100, help_text="保存在数据中的值，如 “small”；同一字典内不能重复")
-    order = _order()
+    order = order_field()
     remark = _remark()
 
 

@@ -6,7 +6,7 @@ from django import forms
 
 from policywindow.core.models import AuditEvent
 
-from .forms import BootstrapFormMixin
+from .forms import BootstrapFormMixin, order_field
 from .models import Department, Menu, Role, Status
 from .selectors import enabled_departments
 from .selectors_logs import audit_object_types, menu_parent_choices
@@ -28,18 +28,7 @@ class RoleForm(BootstrapFormMixin, forms.Form):
     name = forms.CharField(
         label="角色名称", max_length=50, error_messages={"required": "请输入角色名称"}
     )
-    order = forms.IntegerField(
-        label="显示顺序",
-        min_value=0,
-        max_value=9999,
-        initial=0,
-        error_messages={
-            "required": "请输入显示顺序",
-            "invalid": "显示顺序须为整数",
-            "min_value": "显示顺序不能小于 0",
-            "max_value": "显示顺序不能大于 9999",
-        },
-    )
+    order = order_field()
     status = forms.ChoiceField(label="状态", choices=Status.choices, initial=Status.ENABLED)
     remark = forms.CharField(
         label="备注", max_length=200, required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -120,18 +109,7 @@ class MenuForm(BootstrapFormMixin, forms.Form):
         required=False,
         help_text="按钮必填，如 policy:rule:update",
     )
-    order = forms.IntegerField(
-        label="显示顺序",
-        min_value=0,
-        max_value=9999,
-        initial=0,
-        error_messages={
-            "required": "请输入显示顺序",
-            "invalid": "显示顺序须为整数",
-            "min_value": "显示顺序不能小于 0",
-            "max_value": "显示顺序不能大于 9999",
-        },
-    )
+    order = order_field()
     visible = forms.BooleanField(label="在侧边栏显示", required=False, initial=True)
     status = forms.ChoiceField(label="状态", choices=Status.choices, initial=Status.ENABLED)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from decimal import Decimal
 
@@ -80,7 +79,6 @@ def test_the_qr_code_points_at_the_public_status_page(submitted):
     )
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
 def test_the_receipt_renders_to_an_image(submitted, tmp_path):
     source = tmp_path / "receipt.pdf"
     source.write_bytes(render_receipt(submitted, base_url="https://zwfw.example.gov.cn/"))

@@ -134,6 +134,30 @@ EXPECTED: dict[str, str] = {
     "policies:public_attachment": PUBLIC,
     "policies:public_rule": PUBLIC,
     "policies:public_item_template": PUBLIC,
+    # Saving the drawing (POST to designer) also needs policy:workflow:update, checked inside.
+    "workflow:designer_list": "policy:workflow:list",
+    "workflow:designer": "policy:workflow:list",
+    "workflow:designer_preview": "policy:workflow:update",
+    "workflow:designer_publish": "policy:workflow:publish",
+    "workflow:designer_copy": "policy:workflow:update",
+    # Object-level checks inside: a task of mine (now or before) or the case in my data scope.
+    "workflow:todo": "approval:task:todo",
+    "workflow:done": "approval:task:done",
+    "workflow:queue": "approval:queue:list",
+    "workflow:case": "approval:task:todo",
+    "workflow:material": "approval:task:todo",
+    "workflow:decide": "approval:task:decide",
+    "workflow:transfer": "approval:task:transfer",
+    "workflow:withdraw": "approval:task:decide",
+    "workflow:batch": "approval:task:batch",
+    "workflow:approvers": "approval:approver:list",
+    "workflow:stats": "approval:stats:view",
+    "workflow:attachment": "approval:task:todo",
+    # Each user's own inbox; another user's message is a 404 inside.
+    "notifications:inbox": AUTH,
+    "notifications:open": AUTH,
+    "notifications:mark_read": AUTH,
+    "notifications:mark_all_read": AUTH,
 }
 
 ROLES_TRIED = ("sys_admin", "sec_admin", "audit_admin", "window_clerk", "enterprise")

@@ -68,7 +68,9 @@ INSTALLED_APPS = [
     "policywindow.enterprises",
     "policywindow.policies",
     "policywindow.applications",
+    "policywindow.workflow",
     "policywindow.api",
+    "policywindow.notifications",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +205,18 @@ EMAIL_BACKEND = os.environ.get(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@policywindow.gov.cn")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "").lower() in {"1", "true", "yes"}
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL", "").lower() in {"1", "true", "yes"}
+# A mail server that hangs must not hold the worker; the outbox retries later.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+# Dotted path of the SMS provider class (a subclass of notifications.sms.SmsBackend).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "policywindow.notifications.sms.LogSmsBackend")
+# The site's address as users reach it (e.g. https://zcdx.example.gov.cn), for links in emails.
+POLICYWINDOW_SITE_URL = os.environ.get("POLICYWINDOW_SITE_URL", "").rstrip("/")
 
 # Defaults for system parameters; the values in force live in the database.
 POLICYWINDOW_TOTP_REQUIRED_DEFAULT = PRODUCTION

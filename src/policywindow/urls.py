@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("policywindow.policies.urls")),
     path("", include("policywindow.enterprises.urls")),
     path("", include("policywindow.applications.urls")),
+    path("", include("policywindow.notifications.urls")),
+    path("", include("policywindow.workflow.urls")),
     path("", include("policywindow.system.urls")),
 ]
 

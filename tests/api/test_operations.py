@@ -43,6 +43,11 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/applications/{application_id}/refuse"): "window:intake:refuse",
     ("GET", "/applications/{application_id}/timeline"): AUTH,
     ("GET", "/status"): PUBLIC,
+    ("GET", "/tasks"): "approval:task:todo",
+    ("GET", "/tasks/done"): "approval:task:done",
+    ("POST", "/tasks/{task_id}/decision"): "approval:task:decide",
+    ("POST", "/tasks/{task_id}/transfer"): "approval:task:transfer",
+    ("POST", "/tasks/{task_id}/withdraw"): "approval:task:decide",
     ("POST", "/applications"): "portal:apply:create",
     ("GET", "/applications"): AUTH,
     ("GET", "/applications/{application_id}"): AUTH,
@@ -54,7 +59,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/rules"): PUBLIC,
     ("GET", "/rules/{code}"): PUBLIC,
 }
-ROLES_TRIED = ("sys_admin", "sec_admin", "audit_admin", "window_clerk", "enterprise")
+ROLES_TRIED = ("sys_admin", "sec_admin", "audit_admin", "window_clerk", "reviewer", "enterprise")
 
 
 def api_operations():

@@ -20,6 +20,7 @@ from policywindow.core.codes import make_uscc
 from policywindow.enterprises.models import Enterprise, EnterpriseMember, Industry, Region
 from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
 from policywindow.policies.search import normalize
+from tests.workflow import factories as workflow_factories
 
 _seq = itertools.count(1)
 
@@ -139,6 +140,7 @@ def make_rule(
         RequiredItem.objects.create(rule_version=version, order=order, **item)
     rule.current = version
     rule.save(update_fields=["current"])
+    workflow_factories.publish_single_reviewer(rule)
     return rule
 
 

@@ -21,6 +21,7 @@ from policywindow.core.codes import make_uscc
 from policywindow.enterprises.models import Enterprise, EnterpriseMember, Industry, Region
 from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
 from policywindow.system.models import Department, User
+from tests.workflow import factories as workflow_factories
 
 _seq = itertools.count(1)
 
@@ -112,6 +113,7 @@ def make_version(
         )
     rule.current = version
     rule.save(update_fields=["current"])
+    workflow_factories.publish_single_reviewer(rule)
     return version
 
 

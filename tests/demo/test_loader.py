@@ -156,7 +156,7 @@ def test_materials_are_real_pdfs_naming_the_enterprise(demo):
 
 
 def test_a_second_run_creates_nothing(demo):
-    assert demo.created == 8 + 12 + 50 + 2 + len(CASES)
+    assert demo.created == 8 + 12 + 12 + 50 + 2 + len(CASES)  # …, a workflow per rule, …
     counts = (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count())
     assert load_business_demo() == 0
     assert (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count()) == (

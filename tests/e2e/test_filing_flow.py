@@ -27,6 +27,7 @@ from policywindow.policies import services as policy_services
 from policywindow.policies.models import Rule
 from policywindow.system.models import Department, User
 from tests.applications.test_filing_factories import industry, region
+from tests.workflow import factories as workflow_factories
 
 from .conftest import at, sidebar
 
@@ -101,7 +102,9 @@ def publish_rule(department: Department, policy_admin: User) -> Rule:
     version = policy_services.update_version(policy_admin, version, amount_formula="rd_audit * 0.1")
     policy_services.publish_version(policy_admin, version)
     policy_services.publish_policy(policy_admin, policy)
-    return Rule.objects.select_related("current").get(pk=rule.pk)
+    rule = Rule.objects.select_related("current").get(pk=rule.pk)
+    workflow_factories.publish_single_reviewer(rule)  # accepting starts its review
+    return rule
 
 
 @pytest.fixture
@@ -315,7 +318,7 @@ def test_enterprise_files_clerk_returns_for_fix_then_accepts(page_for, cast, sho
     expect(agent.get_by_test_id("case-status")).to_have_text("审核中")
     expect(agent.get_by_test_id("due-date")).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2}$"))
     timeline = agent.get_by_test_id("timeline").locator("li[data-action]")
-    expect(timeline.last).to_have_attribute("data-action", "accept")
+    expect(timeline.last).to_have_attribute("data-action", "review_start")
     steps = timeline.evaluate_all("els => els.map(e => e.dataset.action)")
     assert [a for a in steps if a != "save_draft"] == [
         "create",
@@ -323,6 +326,7 @@ def test_enterprise_files_clerk_returns_for_fix_then_accepts(page_for, cast, sho
         "supplement",
         "resubmit",
         "accept",
+        "review_start",
     ]
     expect(agent.get_by_test_id("timeline")).to_contain_text(FIX_COMMENT)
     expect(agent.get_by_test_id("timeline")).to_contain_text("窗口王五")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def events(secadmin, sysadmin):
     """A role grant (with before/after menus), a failed action and a plain message."""
-    role = Role.objects.get(code="reviewer")
+    role = Role.objects.create(code="log_case", name="日志测试角色", data_scope="dept")
     rbac.grant_role(
         secadmin, role, menus=Menu.objects.filter(key="system.post"), data_scope="dept_below"
     )

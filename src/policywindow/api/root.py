@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from policywindow.applications import api_filing, api_intake
 from policywindow.enterprises import api as enterprises_api
 from policywindow.policies import api as policies_api
+from policywindow.workflow import api as workflow_api
 
 from . import errors
 from .docs import SelfHostedSwagger
@@ -47,3 +48,4 @@ api.add_router("", policies_api.router)
 api.add_router("", enterprises_api.router)
 api.add_router("", api_filing.router)
 api.add_router("", api_intake.router)
+api.add_router("", workflow_api.router)

@@ -104,6 +104,7 @@ class TimelineEntryOut(Schema):
     to_status: str = Field(description="新状态（中文）")
     note: str
     items: list[dict] = Field(description="补正告知的事项（key、label、comment）")
+    node: str = Field(description="审批环节的记录所在的审批节点，其他记录为空")
 
     @staticmethod
     def resolve_from_status(entry: selectors.TimelineEntry) -> str:

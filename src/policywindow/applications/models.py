@@ -57,6 +57,9 @@ class Application(models.Model):
     requested_amount = models.DecimalField(
         "申请金额（元）", max_digits=16, decimal_places=2, null=True, blank=True
     )
+    approved_amount = models.DecimalField(
+        "核定金额（元）", max_digits=16, decimal_places=2, null=True, blank=True
+    )
     department = models.ForeignKey(
         "system.Department", on_delete=models.PROTECT, related_name="+", verbose_name="牵头部门"
     )

@@ -17,7 +17,8 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from policywindow.core import calendar
+from policywindow.core import deadlines
+from policywindow.core.deadlines import DeadlineMark
 from policywindow.core.errors import DomainError, NotFound
 from policywindow.core.money import format_yuan
 from policywindow.enterprises.selectors import enterprise_of
@@ -144,6 +145,7 @@ class TimelineEntry:
     to_label: str
     note: str
     items: list[dict] = field(default_factory=list)
+    node: str = ""  # the review step a workflow decision was made on
 
 
 def _status_label(value: str) -> str:
@@ -163,6 +165,7 @@ def timeline(application: Application) -> list[TimelineEntry]:
             to_label=_status_label(event.to_status) if event.to_status else "",
             note=event.note,
             items=list(event.data.get("items", [])) if isinstance(event.data, dict) else [],
+            node=str(event.data.get("node", "")) if isinstance(event.data, dict) else "",
         )
         for event in events
     ]
@@ -310,8 +313,7 @@ def _local_date(value: dt.datetime | None) -> dt.date | None:
 
 
 def _due_date(value: dt.datetime | None) -> dt.date | None:
-    # due_at is 24:00 of the last working day: the day shown is the one before.
-    return _local_date(value - dt.timedelta(seconds=1)) if value else None
+    return deadlines.last_day(value)
 
 
 def _count_lookup(client_ip: str) -> None:
@@ -358,41 +360,8 @@ def due_date(application: Application) -> dt.date | None:
     return _due_date(application.due_at)
 
 
-@dataclass(frozen=True)
-class DeadlineMark:
-    """How a running case stands against its time limit: red overdue, yellow with one
-    working day left (DESIGN.md §2), plain otherwise."""
-
-    state: str  # "overdue" | "due_soon" | "on_time"
-    label: str
-
-
 def deadline_marks(
     applications: Iterable[Application], now: dt.datetime | None = None
 ) -> dict[int, DeadlineMark]:
-    """Marks for the cases under review, from one calendar query for the whole page.
-
-    A case whose dates the holiday table does not cover gets no mark rather than a guess.
-    """
-    today = timezone.localdate(now or timezone.now())
-    running = {
-        a.pk: due
-        for a in applications
-        if a.status == S.IN_REVIEW and (due := _due_date(a.due_at)) is not None
-    }
-    if not running:
-        return {}
-    first, last = min([today, *running.values()]), max([today, *running.values()])
-    working, known = calendar.working_dates(first, last)
-    if len(known) != (last - first).days + 1:
-        return {}
-    marks = {}
-    for pk, due in running.items():
-        if due < today:
-            late = sum(1 for d in working if due < d <= today)
-            marks[pk] = DeadlineMark("overdue", f"已超期 {late} 个工作日" if late else "已超期")
-        else:
-            left = sum(1 for d in working if today < d <= due)
-            label = "今日到期" if left == 0 else f"剩余 {left} 个工作日"
-            marks[pk] = DeadlineMark("due_soon" if left <= 1 else "on_time", label)
-    return marks
+    """Marks for the cases under review (one calendar query for the whole page)."""
+    return deadlines.marks({a.pk: a.due_at for a in applications if a.status == S.IN_REVIEW}, now)

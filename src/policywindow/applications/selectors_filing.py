@@ -164,6 +164,16 @@ def assess_application(
     return assess(application.rule_version, application.enterprise, typed)
 
 
+def application_facts(application: Application) -> dict[str, Any]:
+    """What is known about a filed case: the enterprise's facts, the typed answers, the amount."""
+    specs = specs_of_snapshot(application.form_snapshot)
+    return {
+        **enterprise_facts(application.enterprise),
+        **typed_answers(specs, application.answers),
+        "requested_amount": application.requested_amount,
+    }
+
+
 def window_problem(version: Any, day: dt.date | None = None) -> str | None:
     """Why an application cannot be submitted today because of the window, or None."""
     day = day or today()

@@ -25,6 +25,8 @@ class DemoCase:
     fixes: tuple[tuple[str, str], ...] = ()
     resubmitted: bool = False
     note: str = ""
+    # Review decisions after acceptance: (approver's username, opinion), each an approval.
+    review: tuple[tuple[str, str], ...] = ()
 
 
 # Answers a filer gives per rule (the form pre-fills enterprise attributes itself).
@@ -54,7 +56,16 @@ ACCEPT_NOTE = "材料齐全，符合受理条件，予以受理，转牵头部�
 
 CASES: tuple[DemoCase, ...] = (
     # 沈阳精工数控机床有限公司 (qiye_zhang): one case of each kind an enterprise meets.
-    DemoCase("沈阳精工数控机床有限公司", "KJ-GQ-01", S.IN_REVIEW, (4, 2)),
+    DemoCase(
+        "沈阳精工数控机床有限公司",
+        "KJ-GQ-01",
+        S.IN_REVIEW,
+        (4, 2),
+        review=(
+            ("kjt_clerk", "高新技术企业证书真实有效，认定日期在奖励范围内，同意。"),
+            ("czt_officer", "资金渠道已核实，同意。"),
+        ),
+    ),
     DemoCase(
         "沈阳精工数控机床有限公司",
         "KJ-YF-01",
@@ -116,7 +127,14 @@ CASES: tuple[DemoCase, ...] = (
         ),
         note="合同、发票与申报金额须相互一致，请核对后一并更正",
     ),
-    DemoCase("鞍山钢联特种材料有限公司", "GX-SZ-01", S.IN_REVIEW, (3, 2), filed_by="clerk"),
+    DemoCase(
+        "鞍山钢联特种材料有限公司",
+        "GX-SZ-01",
+        S.IN_REVIEW,
+        (3, 2),
+        filed_by="clerk",
+        review=(("czt_officer", "预算额度充足，同意。"),),
+    ),
     DemoCase("锦州汽车电机有限公司", "GX-SZ-02", S.SUBMITTED, (4,), filed_by="clerk"),
     DemoCase("沈阳北方药业集团有限公司", "GX-ZJ-02", S.IN_REVIEW, (14, 12), filed_by="sy_clerk"),
     DemoCase(

@@ -30,6 +30,9 @@ from policywindow.enterprises.models import Enterprise
 from policywindow.enterprises.selectors import enterprise_of
 from policywindow.policies.models import Rule
 from policywindow.system.models import User
+from policywindow.workflow import spec as workflow_spec
+from policywindow.workflow.models import WorkflowInstance, WorkflowTask
+from policywindow.workflow.services import runtime
 
 from .case_data import ACCEPT_NOTE, CASES, RULE_ANSWERS, DemoCase
 from .enterprise_loader import MEMBERS
@@ -116,8 +119,18 @@ def _decide(case: DemoCase, application: Application, filer: User, clerk: User) 
         intake.accept(
             clerk, application, checklist, ACCEPT_NOTE, expected_revision=application.revision
         )
+        _review(case, application)
     elif case.outcome == S.NOT_ACCEPTED:
         intake.refuse(clerk, application, case.note, expected_revision=application.revision)
+
+
+def _review(case: DemoCase, application: Application) -> None:
+    """Each approver named approves their open task, as they would on the case page."""
+    for username, opinion in case.review:
+        task = WorkflowTask.objects.get(
+            application=application, assignee__username=username, status="open"
+        )
+        runtime.decide(task.assignee, task.pk, runtime.Decision("approve", opinion))
 
 
 def _request_fixes(case: DemoCase, application: Application, clerk: User) -> Application:
@@ -199,7 +212,27 @@ def _restamp(
         real = material.uploaded_at
         new = next((demo for was, demo in moved if was >= real), moved[-1][1])
         Material.objects.filter(pk=material.pk).update(uploaded_at=new)
+    if "accept" in when:
+        _restamp_review(application, when["accept"])
     if "supplement" in when:
         SupplementNotice.objects.filter(application=application).update(
             issued_at=when["supplement"], resolved_at=when.get("resubmit")
         )
+
+
+def _restamp_review(application: Application, accepted_at: dt.datetime) -> None:
+    """The workflow started when the case was accepted; tasks are dated by the decisions."""
+    instance = WorkflowInstance.objects.select_related("workflow").get(application=application)
+    WorkflowInstance.objects.filter(pk=instance.pk).update(started_at=accepted_at)
+    decided = {
+        event.data["task"]: event.occurred_at
+        for event in application.events.filter(action__startswith="review_", data__has_key="task")
+    }
+    last = max(decided.values(), default=accepted_at)
+    drawn = workflow_spec.parse(instance.workflow.spec)
+    for task in instance.tasks.all():
+        task.opened_at = accepted_at if task.level == 0 else last
+        task.due_at = runtime.task_due(drawn.node(task.node_key), task.opened_at)
+        if task.decided_at is not None:
+            task.decided_at = decided.get(task.pk, last)
+        task.save(update_fields=["opened_at", "due_at", "decided_at"])

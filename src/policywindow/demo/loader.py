@@ -20,6 +20,7 @@ from policywindow.system.models import User
 from .case_loader import load_cases
 from .enterprise_loader import MEMBERS, link_members, load_enterprises
 from .policy_loader import load_policies
+from .workflow_loader import load_workflows
 
 POLICY_ADMIN = "zcdx_chief"
 WINDOW_CLERK = "clerk"
@@ -31,6 +32,7 @@ def load_business_demo() -> int:
     usernames = [spec.username for spec in DEMO_USERS]
     users = {u.username: u for u in User.objects.filter(username__in=usernames)}
     created = load_policies(users[POLICY_ADMIN])
+    created += load_workflows(users[POLICY_ADMIN])
     created += load_enterprises()
     created += link_members(users[WINDOW_CLERK])
     created += load_cases(users)

@@ -361,6 +361,21 @@ def _evaluate(conditions: Iterable[Condition], facts: Mapping[str, Any]) -> _Out
     return outcome
 
 
+def evaluate_lines(text: str, facts: Mapping[str, Any]) -> bool | str:
+    """Whether every condition line of ``text`` holds: ``True``, ``False``, or why it cannot be
+    told (a missing attribute or a broken line) — for conditions outside a rule's eligibility."""
+    try:
+        outcome = _evaluate(parse_conditions(text), facts)
+    except ExpressionError as exc:
+        return "；".join(exc.messages)
+    if outcome.failures:
+        return False
+    if outcome.missing:
+        labels = fact_labels()
+        return "缺少属性：" + "、".join(labels.get(name, name) for name in outcome.missing)
+    return "；".join(outcome.broken) if outcome.broken else True
+
+
 def check_eligibility(version: RuleVersion, facts: Mapping[str, Any]) -> Eligibility:
     """Evaluate every condition line of the version over ``facts``; explain each failure."""
     try:

@@ -263,6 +263,76 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     {"create": _("新增细则"), "update": _("修改细则"), "publish": _("发布细则")},
                 ),
             ),
+            MenuSpec(
+                "policy.workflow",
+                _("审批流程配置"),
+                "menu",
+                "workflow:designer_list",
+                "diagram-2",
+                "policy:workflow:list",
+                _buttons(
+                    "policy:workflow",
+                    "policy.workflow",
+                    {"update": _("绘制工作流"), "publish": _("发布工作流")},
+                ),
+            ),
+        ),
+    ),
+    MenuSpec(
+        "approval",
+        _("审批管理"),
+        "directory",
+        icon="clipboard-check",
+        children=(
+            MenuSpec(
+                "approval.todo",
+                _("我的待办"),
+                "menu",
+                "workflow:todo",
+                "hourglass-split",
+                "approval:task:todo",
+                _buttons(
+                    "approval:task",
+                    "approval.todo",
+                    {
+                        "decide": _("审批"),
+                        "transfer": _("转办"),
+                        "batch": _("批量审批"),
+                    },
+                ),
+            ),
+            MenuSpec(
+                "approval.done",
+                _("我的已办"),
+                "menu",
+                "workflow:done",
+                "check2-square",
+                "approval:task:done",
+            ),
+            MenuSpec(
+                "approval.queue",
+                _("部门待办"),
+                "menu",
+                "workflow:queue",
+                "people",
+                "approval:queue:list",
+            ),
+            MenuSpec(
+                "approval.approvers",
+                _("审批人员"),
+                "menu",
+                "workflow:approvers",
+                "person-badge",
+                "approval:approver:list",
+            ),
+            MenuSpec(
+                "approval.stats",
+                _("办理时效"),
+                "menu",
+                "workflow:stats",
+                "speedometer2",
+                "approval:stats:view",
+            ),
         ),
     ),
     MenuSpec(
@@ -431,6 +501,11 @@ POLICY_ADMIN_MENUS = (
     "policy.rule.create",
     "policy.rule.update",
     "policy.rule.publish",
+    "policy.workflow",
+    "policy.workflow.update",
+    "policy.workflow.publish",
+    "approval",
+    "approval.stats",
 )
 WINDOW_CLERK_MENUS = (
     "enterprise",
@@ -455,6 +530,21 @@ ENTERPRISE_MENUS = (
     "portal.enterprise.update",
 )
 CASE_VIEWER_MENUS = ("window", "window.cases", "enterprise", "enterprise.registry")
+APPROVER_MENUS = (
+    "approval",
+    "approval.todo",
+    "approval.todo.decide",
+    "approval.todo.transfer",
+    "approval.todo.batch",
+    "approval.done",
+)
+# Chiefs and leaders also watch their department's queue, its approvers and the clock.
+SUPERVISOR_MENUS = (
+    *APPROVER_MENUS,
+    "approval.queue",
+    "approval.approvers",
+    "approval.stats",
+)
 AUDIT_ADMIN_MENUS = (
     "audit",
     "audit.operlog",
@@ -503,11 +593,17 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         WINDOW_CLERK_MENUS,
         remark="一口受理：受理、补正、不予受理",
     ),
-    RoleSpec("reviewer", "审核科员", "dept", (), remark="部门并联审核的经办人"),
-    RoleSpec("section_chief", "科长", "dept", (), remark="部门审核的复核人"),
-    RoleSpec("dept_leader", "分管领导", "dept_below", (), remark="部门审核的审批人"),
+    RoleSpec("reviewer", "审核科员", "dept", APPROVER_MENUS, remark="部门并联审核的经办人"),
+    RoleSpec("section_chief", "科长", "dept", SUPERVISOR_MENUS, remark="部门审核的复核人"),
+    RoleSpec("dept_leader", "分管领导", "dept_below", SUPERVISOR_MENUS, remark="部门审核的审批人"),
     RoleSpec("finance_officer", "财政人员", "all", (), remark="财政报送与拨付"),
-    RoleSpec("bureau_leader", "营商局领导", "all", CASE_VIEWER_MENUS, remark="查看全省数据看板"),
+    RoleSpec(
+        "bureau_leader",
+        "营商局领导",
+        "all",
+        (*CASE_VIEWER_MENUS, *SUPERVISOR_MENUS),
+        remark="查看全省数据看板",
+    ),
     RoleSpec(
         "enterprise",
         "企业经办人",

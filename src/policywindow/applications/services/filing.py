@@ -21,6 +21,7 @@ from policywindow.core import audit
 from policywindow.core.errors import Conflict, PermissionDenied, ValidationFailed
 from policywindow.enterprises.models import Enterprise
 from policywindow.enterprises.selectors import enterprise_facts, enterprise_of
+from policywindow.workflow.services import runtime
 
 from .. import transitions
 from ..forms import (
@@ -401,7 +402,8 @@ def submit(actor, application: Application) -> Application:
 def resubmit_supplement(
     actor, application: Application, data: Mapping[str, Any], files: Mapping[str, Any] | None = None
 ) -> Application:
-    """After 补正: only the items of the open notice may change; back to 待受理, notice resolved."""
+    """After 补正: only the items of the open notice may change; the notice is resolved and the
+    case goes back to 待受理 (补正 asked at the window) or to its reviewer (asked in review)."""
     locked = transitions.lock(application.pk)
     if locked.status != S.SUPPLEMENT_REQUIRED:
         raise Conflict(f"申报当前状态为“{locked.get_status_display()}”，无需补正")
@@ -421,15 +423,15 @@ def resubmit_supplement(
     notice.resolved_at = timezone.now()
     notice.save(update_fields=["resolved_at"])
     labels = {spec.key: spec.label for spec in form.specs}
-    return transitions.move(
-        locked,
-        S.SUBMITTED,
-        actor=actor,
-        action="resubmit",
-        data={"items": [{"key": key, "label": labels.get(key, key)} for key in changed]},
-        changes={
+    move = {
+        "action": "resubmit",
+        "data": {"items": [{"key": key, "label": labels.get(key, key)} for key in changed]},
+        "changes": {
             "answers": locked.answers,
             "eligibility": assessment.eligibility.as_dict(),
             "requested_amount": assessment.amount,
         },
-    )
+    }
+    if runtime.in_review_supplement(locked):  # asked by a reviewer: back to that reviewer
+        return runtime.resume(actor, locked, **move)
+    return transitions.move(locked, S.SUBMITTED, actor=actor, **move)

@@ -15,14 +15,12 @@ from django.utils import timezone
 
 from policywindow.core import calendar
 from policywindow.core.errors import Conflict, ValidationFailed
+from policywindow.workflow.services import runtime
 
 from .. import transitions
-from ..forms import ItemSpec
 from ..models import Application, SupplementNotice
 from ..models import ApplicationStatus as S
-from ..selectors import form_items
-
-MAX_COMMENT = 500
+from .supplement import MAX_COMMENT, items_by_key, validated_supplement_items
 
 
 class CheckResult(models.TextChoices):
@@ -41,7 +39,8 @@ def accept(
     *,
     expected_revision: int,
 ) -> Application:
-    """受理: every required item checked 齐全; the review clock starts (due in working days).
+    """受理: every required item checked 齐全; the review clock starts (due in working days)
+    and the rule's published workflow opens its first tasks.
 
     ``checklist`` holds one ``{"key", "result", "comment"}`` per required item.
     """
@@ -51,7 +50,7 @@ def accept(
         locked = _lock_submitted(application, expected_revision)
         accepted_at = timezone.now()
         due_at = calendar.working_day_deadline(accepted_at, locked.rule_version.review_days)
-        return transitions.move(
+        moved = transitions.move(
             locked,
             S.IN_REVIEW,
             actor=actor,
@@ -61,6 +60,8 @@ def accept(
             expected_revision=expected_revision,
             changes={"accepted_at": accepted_at, "accepted_by": actor, "due_at": due_at},
         )
+        runtime.start(actor, moved)  # refused (and the accept rolled back) if it cannot run
+        return moved
 
 
 def request_supplement(
@@ -75,7 +76,7 @@ def request_supplement(
 
     ``items`` holds ``{"key", "comment"}`` per item to fix (at least one).
     """
-    notice_items = _validated_supplement_items(application, items)
+    notice_items = validated_supplement_items(application, items)
     _check_length("comment", comment, "总体说明")
     with transaction.atomic():
         locked = _lock_submitted(application, expected_revision)
@@ -141,15 +142,11 @@ def _check_length(field: str, text: str, label: str) -> None:
         raise ValidationFailed(message, details={field: [message]})
 
 
-def _items_by_key(application: Application) -> dict[str, ItemSpec]:
-    return {item.key: item for item in form_items(application)}
-
-
 def _validated_checklist(
     application: Application, checklist: list[dict[str, str]]
 ) -> list[dict[str, str]]:
     """One check per required item, all 齐全; returns the checklist as recorded."""
-    items = _items_by_key(application)
+    items = items_by_key(application)
     given: dict[str, dict[str, str]] = {}
     errors: dict[str, list[str]] = {}
     for entry in checklist:
@@ -180,35 +177,3 @@ def _validated_checklist(
     if errors:
         raise ValidationFailed("要件核验未通过，不能受理", details=errors)
     return recorded
-
-
-def _validated_supplement_items(
-    application: Application, items: list[dict[str, str]]
-) -> list[dict[str, str]]:
-    """Every item to fix, each named once and with a comment; in the form's order."""
-    known = _items_by_key(application)
-    errors: dict[str, list[str]] = {}
-    chosen: dict[str, str] = {}
-    for entry in items:
-        key = str(entry.get("key", ""))
-        comment = str(entry.get("comment", "")).strip()
-        if key not in known:
-            errors.setdefault("items", []).append(f"表单中没有要件项“{key}”")
-            continue
-        label = known[key].label
-        if key in chosen:
-            errors[f"items.{key}"] = ["同一要件只能列出一次"]
-        elif not comment:
-            errors[f"items.{key}"] = [f"请写明“{label}”需要如何补正"]
-        elif len(comment) > MAX_COMMENT:
-            errors[f"items.{key}"] = [f"补正说明不能超过 {MAX_COMMENT} 个字"]
-        chosen[key] = comment
-    if not chosen and not errors:
-        errors["items"] = ["请至少选择一项需要补正的要件，并写明补正要求"]
-    if errors:
-        raise ValidationFailed("补正告知内容不完整", details=errors)
-    return [
-        {"key": key, "label": item.label, "comment": chosen[key]}
-        for key, item in known.items()
-        if key in chosen
-    ]

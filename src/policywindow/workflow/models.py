@@ -1,0 +1,173 @@
+"""Workflow definitions per rule (versioned) and the runtime rows of each case."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class WorkflowDefinition(models.Model):
+    """One version of a rule's workflow. Published versions are frozen; cases keep theirs."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        PUBLISHED = "published", "已发布"
+        RETIRED = "retired", "已停用"
+
+    rule = models.ForeignKey("policies.Rule", on_delete=models.PROTECT, related_name="workflows")
+    version = models.PositiveIntegerField("版本号")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    spec = models.JSONField("流程定义", default=dict)
+    note = models.CharField("版本说明", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField("发布时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["rule", "-version"]
+        verbose_name = verbose_name_plural = "审批工作流"
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "version"], name="workflow_rule_version"),
+            models.UniqueConstraint(
+                fields=["rule"], condition=Q(status="draft"), name="workflow_one_draft"
+            ),
+            models.UniqueConstraint(
+                fields=["rule"], condition=Q(status="published"), name="workflow_one_published"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code} 工作流 v{self.version}"
+
+
+class InstanceStatus(models.TextChoices):
+    RUNNING = "running", "审核中"
+    SUPPLEMENT = "supplement", "待企业补正"
+    APPROVED = "approved", "审核通过"
+    REJECTED = "rejected", "审核不通过"
+
+
+class WorkflowInstance(models.Model):
+    """One running workflow per application; ``state`` is the engine's state, the source of truth.
+
+    ``definition`` holds the engine definition as prepared when the case started (candidates
+    resolved, conditions evaluated). Every decision locks this row and bumps ``version``.
+    """
+
+    application = models.OneToOneField(
+        "applications.Application", on_delete=models.PROTECT, related_name="workflow"
+    )
+    workflow = models.ForeignKey(
+        WorkflowDefinition, on_delete=models.PROTECT, related_name="instances"
+    )
+    definition = models.JSONField("运行定义")
+    notes = models.JSONField("节点说明", default=dict, blank=True)
+    state = models.JSONField("流程状态")
+    status = models.CharField(
+        "状态", max_length=12, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING
+    )
+    current_level = models.PositiveSmallIntegerField("当前层级", null=True, blank=True)
+    started_at = models.DateTimeField("启动时间")
+    finished_at = models.DateTimeField("办结时间", null=True, blank=True)
+    # 补正 stops the clock: working days left when it paused, restored on resubmission.
+    paused_at = models.DateTimeField("暂停时间", null=True, blank=True)
+    remaining_days = models.PositiveSmallIntegerField("剩余工作日", null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "流程实例"
+
+    def __str__(self) -> str:
+        return f"{self.application} 流程"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "待办"
+    APPROVED = "approved", "通过"
+    REJECTED = "rejected", "驳回"
+    RETURNED = "returned", "退回"
+    CANCELLED = "cancelled", "已取消"
+    WITHDRAWN = "withdrawn", "已撤回"
+    TRANSFERRED = "transferred", "已转办"
+
+
+class WorkflowTask(models.Model):
+    """A person's task on one node of one case: the to-do lists are queries over these rows."""
+
+    instance = models.ForeignKey(WorkflowInstance, on_delete=models.CASCADE, related_name="tasks")
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.CASCADE, related_name="tasks"
+    )
+    key = models.CharField("任务标识", max_length=120)
+    node_key = models.CharField("节点标识", max_length=32)
+    node_name = models.CharField("节点", max_length=40)
+    level = models.PositiveSmallIntegerField("层级")
+    round = models.PositiveSmallIntegerField("轮次")
+    mode = models.CharField("审批方式", max_length=10)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="workflow_tasks"
+    )
+    department = models.ForeignKey(
+        "system.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="办理部门",
+    )
+    status = models.CharField(
+        "状态", max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    opened_at = models.DateTimeField("到达时间")
+    due_at = models.DateTimeField("办理期限")
+    decided_at = models.DateTimeField("办理时间", null=True, blank=True)
+    opinion = models.TextField("审批意见", blank=True)
+    reason = models.CharField("说明", max_length=300, blank=True)
+    approved_amount = models.DecimalField(
+        "核定金额（元）", max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    amount_reason = models.CharField("核减理由", max_length=300, blank=True)
+    reminded_at = models.DateTimeField("提醒时间", null=True, blank=True)
+    overdue_at = models.DateTimeField("超期标记时间", null=True, blank=True)
+    escalated_at = models.DateTimeField("上报时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = verbose_name_plural = "审批任务"
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "key"], name="workflow_task_key"),
+        ]
+        indexes = [
+            models.Index(fields=["assignee", "status", "due_at"], name="task_todo"),
+            models.Index(fields=["assignee", "status", "decided_at"], name="task_done"),
+            models.Index(fields=["department", "status", "due_at"], name="task_dept_queue"),
+            models.Index(fields=["status", "due_at"], name="task_sweep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} {self.node_name} {self.assignee}"
+
+
+class TaskAttachment(models.Model):
+    """A file an approver attached to a decision (checked like every upload)."""
+
+    task = models.ForeignKey(WorkflowTask, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField("文件", upload_to="opinions/%Y/%m/")
+    original_name = models.CharField("原文件名", max_length=200)
+    content_type = models.CharField("文件类型", max_length=100)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审批附件"
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -1,0 +1,5 @@
+from .views import approvals, designer
+
+app_name = "workflow"
+
+urlpatterns = [*designer.urlpatterns, *approvals.urlpatterns]

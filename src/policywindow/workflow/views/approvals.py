@@ -1,0 +1,474 @@
+"""审批管理 pages: to-do, done, department queue, the case page with its decision forms,
+approvers and the time-limit statistics. Reads come from ``selectors``, writes from
+``services.runtime``; a service's error is shown on the page, next to the field it concerns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from policywindow.applications import selectors as cases
+from policywindow.applications.forms import MultipleFileInput
+from policywindow.applications.models import Application
+from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from policywindow.policies.models import Rule
+from policywindow.system.access import permission
+from policywindow.system.forms import BootstrapFormMixin
+from policywindow.system.models import User
+
+from .. import selectors
+from ..models import WorkflowTask
+from ..services import runtime
+
+PAGE_SIZE = 20
+BATCH_RESULTS = "approval_batch_results"
+MATERIAL_PARTIAL = "workflow/approval_material.html"
+STATS_DEFAULT_DAYS = 30
+SERVICE_ERRORS = (ValidationFailed, Conflict, PermissionDenied)
+
+
+def _page(request: HttpRequest, rows: Any) -> Page:
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _querystring(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# --------------------------------------------------------------------------- task lists
+class TaskFilterForm(BootstrapFormMixin, forms.Form):
+    rule = forms.ModelChoiceField(
+        label="政策细则",
+        queryset=Rule.objects.select_related("current").order_by("code"),
+        required=False,
+        empty_label="全部细则",
+        error_messages={"invalid_choice": "所选细则不存在"},
+    )
+    overdue = forms.BooleanField(label="只看已超期", required=False)
+
+    def filters(self) -> selectors.TaskFilter:
+        """The valid filters; an invalid one is shown as an error and left out."""
+        self.is_valid()
+        rule = self.cleaned_data.get("rule")
+        return selectors.TaskFilter(
+            rule_id=rule.pk if rule else None, overdue_only=bool(self.cleaned_data.get("overdue"))
+        )
+
+
+def _render_todo(
+    request: HttpRequest, *, batch_error: str = "", batch_opinion: str = "", checked=()
+) -> HttpResponse:
+    form = TaskFilterForm(request.GET)
+    page = _page(request, selectors.todo_tasks(request.user, form.filters()))
+    marks = selectors.task_marks(page)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [(task, marks.get(task.pk), selectors.batchable(task)) for task in page],
+        "querystring": _querystring(request),
+        "batch_results": request.session.pop(BATCH_RESULTS, None),
+        "batch_error": batch_error,
+        "batch_opinion": batch_opinion,
+        "checked": {str(pk) for pk in checked},
+        "can_batch": request.user.has_permission_code("approval:task:batch"),
+    }
+    return render(request, "workflow/approval_todo.html", context)
+
+
+@permission("approval:task:todo")
+def todo(request: HttpRequest) -> HttpResponse:
+    return _render_todo(request)
+
+
+@permission("approval:task:done")
+def done(request: HttpRequest) -> HttpResponse:
+    page = _page(request, selectors.done_tasks(request.user))
+    return render(request, "workflow/approval_done.html", {"page": page, "querystring": ""})
+
+
+@permission("approval:queue:list")
+def queue(request: HttpRequest) -> HttpResponse:
+    form = TaskFilterForm(request.GET)
+    page = _page(request, selectors.queue_tasks(request.user, form.filters()))
+    context = {
+        "form": form,
+        "page": page,
+        "rows": selectors.queue_rows(page),
+        "querystring": _querystring(request),
+    }
+    return render(request, "workflow/approval_queue.html", context)
+
+
+@require_POST
+@permission("approval:task:batch")
+def batch(request: HttpRequest) -> HttpResponse:
+    """Approve the ticked 或签 tasks with one opinion; each task's outcome is listed after."""
+    ids = [int(value) for value in request.POST.getlist("tasks") if value.isdigit()]
+    opinion = request.POST.get("opinion", "").strip()
+    problem = "" if ids else "请先勾选要批量审批的或签任务"
+    if ids and not opinion:
+        problem = "请填写批量审批意见"
+    if problem:
+        return _render_todo(request, batch_error=problem, batch_opinion=opinion, checked=ids)
+    mine = selectors.my_tasks(request.user, ids)
+    outcome = runtime.approve_many(request.user, [pk for pk in ids if pk in mine], opinion)
+    request.session[BATCH_RESULTS] = [
+        {
+            "task": pk,
+            "number": mine[pk].application.number if pk in mine else "",
+            "node": mine[pk].node_name if pk in mine else "",
+            "error": outcome.get(pk, "审批任务不存在"),
+        }
+        for pk in ids
+    ]
+    approved = sum(1 for pk in ids if pk in outcome and not outcome[pk])
+    messages.info(request, f"批量审批完成：通过 {approved} 件，未通过 {len(ids) - approved} 件")
+    return redirect("workflow:todo")
+
+
+# --------------------------------------------------------------------------- the case page
+class MultipleUploadField(forms.FileField):
+    """Any number of uploads; the service checks their type and size."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        widget = MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"})
+        super().__init__(widget=widget, required=False, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        return [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+
+
+class DecisionForm(BootstrapFormMixin, forms.Form):
+    """通过 / 驳回 / 退回上一级 / 退回企业补正, with the opinion, amount and items to fix."""
+
+    action = forms.ChoiceField(
+        label="审批结论",
+        widget=forms.RadioSelect,
+        error_messages={"required": "请选择审批结论", "invalid_choice": "请选择审批结论"},
+    )
+    opinion = forms.CharField(
+        label="审批意见",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": runtime.MAX_OPINION}),
+        help_text=f"必填，不超过 {runtime.MAX_OPINION} 个字；驳回、退回时请写明理由。",
+    )
+    approved_amount = forms.CharField(
+        label="核定金额（元）",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="可核减，不能高于当前金额。",
+    )
+    amount_reason = forms.CharField(
+        label="核减理由", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    attachments = MultipleUploadField(
+        label="审批附件",
+        help_text=f"可选，PDF 或图片，最多 {runtime.MAX_ATTACHMENTS} 个，"
+        f"每个不超过 {runtime.ATTACHMENT_MB} MB。",
+    )
+
+    def __init__(self, *args: Any, task: WorkflowTask, items: list, first_level: bool, **kwargs):
+        kwargs.setdefault("auto_id", f"t{task.pk}_%s")
+        super().__init__(*args, **kwargs)
+        self.task = task
+        self.items = items
+        self.fields["action"].choices = [
+            (value, label)
+            for value, label in runtime.ACTIONS.items()
+            if not (first_level and value == "return_previous")
+        ]
+        for item in items:
+            self.fields[f"fix_{item.key}"] = forms.BooleanField(label=item.label, required=False)
+            self.fields[f"fix_comment_{item.key}"] = forms.CharField(
+                label=f"{item.label}补正要求",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 1, "placeholder": "写明需要如何补正"}),
+            )
+
+    def checklist(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
+        return [
+            (item, self[f"fix_{item.key}"], self[f"fix_comment_{item.key}"]) for item in self.items
+        ]
+
+    def decision(self) -> runtime.Decision:
+        data = self.cleaned_data
+        return runtime.Decision(
+            action=data["action"],
+            opinion=data["opinion"],
+            approved_amount=data["approved_amount"] or None,
+            amount_reason=data["amount_reason"],
+            supplement_items=tuple(
+                {"key": item.key, "comment": data[f"fix_comment_{item.key}"]}
+                for item in self.items
+                if data[f"fix_{item.key}"]
+            ),
+        )
+
+    def add_service_error(self, error: ValidationFailed) -> None:
+        """Each ``details`` entry on its field (``items.<key>`` on that item's comment)."""
+        placed = False
+        for name, problems in (error.details or {}).items():
+            prefix, _, key = name.partition(".")
+            field = f"fix_comment_{key}" if prefix == "items" and key else name
+            for problem in problems if isinstance(problems, list) else [problems]:
+                self.add_error(field if field in self.fields else None, problem)
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
+
+class TransferForm(BootstrapFormMixin, forms.Form):
+    to_user = forms.ModelChoiceField(
+        label="转办给",
+        queryset=User.objects.none(),  # the task's colleagues, set per task
+        empty_label="请选择本部门工作人员",
+        error_messages={"required": "请选择转办对象", "invalid_choice": "所选人员不可转办"},
+    )
+    reason = forms.CharField(
+        label="转办说明",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "请填写转办说明"},
+    )
+
+    def __init__(self, *args: Any, task: WorkflowTask, user: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"tr{task.pk}_%s")
+        super().__init__(*args, **kwargs)
+        self.task = task
+        self.fields["to_user"].queryset = selectors.transfer_targets(user, task)
+        self.fields["to_user"].label_from_instance = lambda u: u.real_name or u.username
+
+    def add_service_error(self, error: ValidationFailed) -> None:
+        fields = {"to_user": "to_user", "opinion": "reason"}
+        placed = False
+        for name, problems in (error.details or {}).items():
+            for problem in problems:
+                self.add_error(fields.get(name), problem)
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
+
+def _render_case(
+    request: HttpRequest,
+    application: Application,
+    *,
+    decision_form: DecisionForm | None = None,
+    transfer_form: TransferForm | None = None,
+) -> HttpResponse:
+    user = request.user
+    progress = selectors.case_progress(user, application, runtime.current_amount(application))
+    items = cases.form_items(application)
+    panels = []
+    for task in progress.my_open:
+        first = progress.first_level is None or task.level <= progress.first_level
+        decide_form = (
+            decision_form
+            if decision_form is not None and decision_form.task.pk == task.pk
+            else DecisionForm(
+                task=task,
+                items=items,
+                first_level=first,
+                initial={"approved_amount": progress.amount},
+            )
+        )
+        move_form = (
+            transfer_form
+            if transfer_form is not None and transfer_form.task.pk == task.pk
+            else TransferForm(task=task, user=user)
+        )
+        panels.append((task, decide_form, move_form))
+    context = {
+        "app": application,
+        "sections": cases.answer_sections(application),
+        "timeline": cases.timeline(application),
+        "notices": cases.supplement_notices(application),
+        "due_date": cases.due_date(application),
+        "deadline": cases.deadline_marks([application]).get(application.pk),
+        "amount": cases.money_text(application.requested_amount),
+        "current_amount": cases.money_text(progress.amount),
+        "progress": progress,
+        "panels": panels,
+        "material_partial": MATERIAL_PARTIAL,
+        "open_transfer": transfer_form is not None,
+    }
+    return render(request, "workflow/approval_case.html", context)
+
+
+@permission("approval:task:todo")
+def case(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_case(request, selectors.visible_case(request.user, pk))
+
+
+def _decided_message(task: WorkflowTask, action: str) -> str:
+    return f"已{runtime.ACTIONS[action]}：{task.application.number} {task.node_name}"
+
+
+@require_POST
+@permission("approval:task:decide")
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.my_task(request.user, pk)
+    application = selectors.visible_case(request.user, task.application_id)
+    form = DecisionForm(
+        request.POST,
+        request.FILES,
+        task=task,
+        items=cases.form_items(application),
+        first_level=selectors.returns_nowhere(task),
+    )
+    if form.is_valid():
+        try:
+            runtime.decide(
+                request.user, task.pk, form.decision(), files=form.cleaned_data["attachments"]
+            )
+        except ValidationFailed as exc:
+            form.add_service_error(exc)
+        except (Conflict, PermissionDenied) as exc:
+            messages.error(request, exc.message)
+            return redirect("workflow:case", application.pk)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        else:
+            messages.success(request, _decided_message(task, form.cleaned_data["action"]))
+            return redirect("workflow:todo")
+    return _render_case(request, application, decision_form=form)
+
+
+@require_POST
+@permission("approval:task:transfer")
+def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.my_task(request.user, pk)
+    application = selectors.visible_case(request.user, task.application_id)
+    form = TransferForm(request.POST, task=task, user=request.user)
+    if form.is_valid():
+        target = form.cleaned_data["to_user"]
+        try:
+            runtime.transfer(request.user, task.pk, target.pk, form.cleaned_data["reason"])
+        except ValidationFailed as exc:
+            form.add_service_error(exc)
+        except (Conflict, PermissionDenied) as exc:
+            messages.error(request, exc.message)
+            return redirect("workflow:case", application.pk)
+        else:
+            name = target.real_name or target.username
+            messages.success(request, f"已将 {application.number} {task.node_name} 转办给 {name}")
+            return redirect("workflow:todo")
+    return _render_case(request, application, transfer_form=form)
+
+
+@require_POST
+@permission("approval:task:decide")
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.my_task(request.user, pk)
+    try:
+        runtime.withdraw(request.user, task.pk)
+    except SERVICE_ERRORS as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已撤回对 {task.node_name} 的审批，该任务已回到您的待办")
+    return redirect("workflow:case", task.application_id)
+
+
+def _inline(file_field: Any, name: str, content_type: str) -> FileResponse:
+    try:
+        handle = file_field.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("文件不存在") from exc
+    return FileResponse(handle, filename=name, content_type=content_type)
+
+
+@xframe_options_sameorigin
+@permission("approval:task:todo")
+def material(request: HttpRequest, pk: int, material_pk: int) -> FileResponse:
+    """A material of the case, inline (previewed in the page) after the case's own check."""
+    item = selectors.case_material(request.user, pk, material_pk)
+    return _inline(item.file, item.original_name, item.content_type)
+
+
+@xframe_options_sameorigin
+@permission("approval:task:todo")
+def attachment(request: HttpRequest, pk: int) -> FileResponse:
+    item = selectors.task_attachment(request.user, pk)
+    return _inline(item.file, item.original_name, item.content_type)
+
+
+# --------------------------------------------------------------------------- supervision
+@permission("approval:approver:list")
+def approvers(request: HttpRequest) -> HttpResponse:
+    page = _page(request, selectors.approvers(request.user))
+    loads = selectors.approver_loads(page)
+    empty = selectors.ApproverLoad()
+    context = {
+        "page": page,
+        "rows": [(person, loads.get(person.pk, empty)) for person in page],
+        "recent_days": selectors.RECENT_DAYS,
+        "querystring": "",
+    }
+    return render(request, "workflow/approval_approvers.html", context)
+
+
+class PeriodForm(BootstrapFormMixin, forms.Form):
+    start = forms.DateField(
+        label="办结日期自",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "请输入正确的日期"},
+    )
+    end = forms.DateField(
+        label="至",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "请输入正确的日期"},
+    )
+
+    def period(self) -> selectors.Period:
+        """The chosen dates; the last 30 days by default, and swapped if given backwards."""
+        self.is_valid()
+        today = timezone.localdate()
+        end = self.cleaned_data.get("end") or today
+        start = self.cleaned_data.get("start") or end - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
+        return selectors.Period(*sorted((start, end)))
+
+
+@permission("approval:stats:view")
+def stats(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET)
+    period = form.period()
+    by_rule, case_total = selectors.case_timeliness(request.user, period)
+    by_department, task_total = selectors.task_timeliness(request.user, period)
+    context = {
+        "form": form,
+        "period": period,
+        "by_rule": by_rule,
+        "case_total": case_total,
+        "by_department": by_department,
+        "task_total": task_total,
+    }
+    return render(request, "workflow/approval_stats.html", context)
+
+
+urlpatterns = [
+    path("approvals/todo/", todo, name="todo"),
+    path("approvals/done/", done, name="done"),
+    path("approvals/queue/", queue, name="queue"),
+    path("approvals/cases/<int:pk>/", case, name="case"),
+    path("approvals/cases/<int:pk>/materials/<int:material_pk>/", material, name="material"),
+    path("approvals/tasks/<int:pk>/decide/", decide, name="decide"),
+    path("approvals/tasks/<int:pk>/transfer/", transfer, name="transfer"),
+    path("approvals/tasks/<int:pk>/withdraw/", withdraw, name="withdraw"),
+    path("approvals/batch/", batch, name="batch"),
+    path("approvals/approvers/", approvers, name="approvers"),
+    path("approvals/stats/", stats, name="stats"),
+    path("approvals/attachments/<int:pk>/", attachment, name="attachment"),
+]

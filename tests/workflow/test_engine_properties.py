@@ -10,11 +10,13 @@ from policywindow.workflow.definition import Definition, Level, Node
 from policywindow.workflow.engine import (
     DECIDED,
     Approve,
+    CaseStateError,
     InvalidEvent,
     LevelCompleted,
     LevelEntered,
     NotAssignee,
     Reject,
+    Reopen,
     Resubmit,
     Return,
     Start,
@@ -195,10 +197,17 @@ class Observer:
 def test_random_runs_keep_the_invariants(definition, data):
     state = initial_state(definition)
     observer = Observer(definition)
+    reopened = 0
     for _ in range(MAX_STEPS):
-        if state.status in ("approved", "rejected"):
+        if state.status == "approved" and reopened < 2 and data.draw(st.booleans()):
+            # An objection upheld: the last level again — if any level applied at all.
+            applicable = any(node.applies for level in definition.levels for node in level.nodes)
+            event, may_raise = Reopen(), None if applicable else CaseStateError
+            reopened += 1
+        elif state.status in ("approved", "rejected"):
             break
-        event, may_raise = pick_event(data, state)
+        else:
+            event, may_raise = pick_event(data, state)
         try:
             result = step(definition, state, event)
         except InvalidEvent as exc:

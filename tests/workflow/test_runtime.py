@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
+from policywindow.applications import transitions
 from policywindow.applications.models import ApplicationEvent, SupplementNotice
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.services import filing, intake
@@ -273,3 +275,28 @@ def test_batch_approval_takes_only_any_tasks(people):
     results = runtime.approve_many(people["a"], [task.pk, 999999], "同意")
     assert results[task.pk] == ""
     assert results[999999] == "只有或签任务可以批量审批"
+
+
+def test_an_upheld_objection_reopens_the_last_level(people):
+    case = accept(people, two_level_case(people))
+    for user in ("a", "b", "c"):
+        approve(people[user])
+    with transaction.atomic():
+        locked = transitions.lock(case.pk)
+        transitions.move(locked, S.IN_PUBLICITY, actor=people["clerk"], action="publicize")
+        transitions.move(locked, S.OBJECTION, actor=None, action="objection")
+        runtime.reopen(people["clerk"], locked, "异议成立：研发费用存在重复申报", action="reopen")
+    case.refresh_from_db()
+    assert (case.status, case.approved_amount) == (S.IN_REVIEW, None)
+    again = open_task(people["c"])
+    assert (again.node_key, again.round) == ("leader", 2)
+    assert not WorkflowTask.objects.filter(assignee=people["a"], status="open").exists()
+    approve(people["c"], "复核后同意")
+    case.refresh_from_db()
+    assert case.status == S.APPROVED
+
+
+def test_only_an_approved_case_can_be_reopened(people):
+    case = accept(people, two_level_case(people))
+    with transaction.atomic(), pytest.raises(Conflict, match="不能变为"):
+        runtime.reopen(people["clerk"], transitions.lock(case.pk), "x", action="reopen")

@@ -399,6 +399,16 @@ MENU_TREE: tuple[MenuSpec, ...] = (
         ),
     ),
     MenuSpec(
+        "finance",
+        _("财政报送"),
+        "directory",
+        icon="cash-coin",
+        children=(
+            # -- finance app: budgets, publicity (公示), objections (异议)
+            # -- fundforms app: fund approval forms (经费审批表), verification
+        ),
+    ),
+    MenuSpec(
         "portal",
         _("企业服务"),
         "directory",

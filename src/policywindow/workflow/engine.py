@@ -178,7 +178,13 @@ class Withdraw:
     actor: UserId
 
 
-Event = Start | Approve | Reject | Return | Resubmit | Transfer | Withdraw
+@dataclass(frozen=True)
+class Reopen:
+    """An approved case goes back to its last level (e.g. an objection during publicity was
+    upheld): that level's nodes are opened again in a new round."""
+
+
+Event = Start | Approve | Reject | Return | Resubmit | Transfer | Withdraw | Reopen
 
 
 # --------------------------------------------------------------------------- effects
@@ -514,6 +520,15 @@ def _withdraw(run: _Run, event: Withdraw) -> None:
         run.open_task(again.node, again.level, again.slot, again.assignee, task.cause)
 
 
+def _reopen(run: _Run, event: Reopen) -> None:
+    if run.status != "approved":
+        raise CaseStateError("只有审核通过的案件可以重新审核")
+    last = run.previous_level(len(run.definition.levels))
+    if last is None:  # approved at once: no level applied to this case
+        raise CaseStateError("该案件没有可重新办理的审批层级")
+    run.enter_level(last, None)
+
+
 def _check_withdrawable(run: _Run, task: Task) -> list[Task]:
     """Return the approval's downstream tasks, or raise why it cannot be withdrawn."""
     if task.status != "approved":
@@ -576,4 +591,5 @@ _HANDLERS = {
     Resubmit: _resubmit,
     Transfer: _transfer,
     Withdraw: _withdraw,
+    Reopen: _reopen,
 }

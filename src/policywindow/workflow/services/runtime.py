@@ -275,6 +275,27 @@ def resume(actor: Any, application: Application, **move: Any) -> Application:
     return application
 
 
+def reopen(actor: Any, application: Application, reason: str, *, action: str) -> Application:
+    """Send an approved case on a *locked* application back to review at its last level (an
+    objection upheld during publicity): the approvers of that level decide again, with a fresh
+    clock of the rule's review days. The caller releases what the approval had committed."""
+    instance = WorkflowInstance.objects.select_for_update().get(application=application)
+    now = timezone.now()
+    due_at = calendar.working_day_deadline(now, application.rule_version.review_days)
+    transitions.move(
+        application,
+        S.IN_REVIEW,
+        actor=actor,
+        action=action,
+        note=reason,
+        changes={"due_at": due_at, "decided_at": None, "approved_amount": None},
+    )
+    instance.finished_at = None
+    spec = specs.parse(instance.workflow.spec)
+    _apply(_Case(application, instance, spec, now), core.Reopen(), actor)
+    return application
+
+
 def in_review_supplement(application: Application) -> bool:
     """Whether the application's 补正 was asked by a reviewer (not by the window)."""
     return WorkflowInstance.objects.filter(

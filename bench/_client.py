@@ -1,15 +1,19 @@
 """Clients of the REST API: over HTTP (standard library only) or in-process (to count SQL).
 
-Both have the same methods, so one sequence of requests drives either.
+Both have the same methods, so one sequence of requests drives either. ``SessionClient``
+is a signed-in browser for the pages.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import uuid
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlencode
 
 from ._server import HOST
 
@@ -101,3 +105,42 @@ def _multipart(
         parts.append(head.encode("utf-8") + content + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts)
+
+
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class SessionClient:
+    """A browser: signs in through the real login form, then keeps its cookies (one keep-alive
+    connection). For the pages, which take a session, not a token."""
+
+    def __init__(self, port: int, timeout: float = 60) -> None:
+        self._conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+        self.cookies: dict[str, str] = {}
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Response:
+        cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        sent = {**({"Cookie": cookie} if cookie else {}), **(headers or {})}
+        self._conn.request(method, path, body=body, headers=sent)
+        response = self._conn.getresponse()
+        for header in response.msg.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return Response(response.status, response.read(), dict(response.getheaders()))
+
+    def login(self, username: str, password: str) -> None:
+        """GET the form (CSRF cookie and token), POST it; a redirect with a session means in."""
+        form = self.request("GET", "/login/")
+        token = CSRF_FIELD.search(form.body.decode("utf-8", "replace"))
+        if form.status != 200 or token is None:
+            raise RuntimeError(f"login form: HTTP {form.status}")
+        fields = {"username": username, "password": password, "csrfmiddlewaretoken": token[1]}
+        content = {"Content-Type": "application/x-www-form-urlencoded"}
+        answer = self.request("POST", "/login/", urlencode(fields).encode(), content)
+        if answer.status != 302 or "login" in answer.headers.get("Location", "login"):
+            raise RuntimeError(f"login of {username}: HTTP {answer.status}")

@@ -85,8 +85,10 @@ class Server:
 
 
 @contextmanager
-def serve(*, workers: int, threads: int, log_path: Path) -> Iterator[Server]:
-    """Start the server with this process's environment, yield it, always stop it."""
+def serve(
+    *, workers: int, threads: int, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Start the server with this process's environment (plus ``env``), yield it, always stop it."""
     port = free_port()
     with log_path.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
@@ -94,6 +96,7 @@ def serve(*, workers: int, threads: int, log_path: Path) -> Iterator[Server]:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
     try:
         _wait_ready(process, port, log_path)

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "policywindow.workflow",
     "policywindow.api",
     "policywindow.notifications",
+    "policywindow.finance",
+    "policywindow.fundforms",
+    "policywindow.reforms",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +224,19 @@ POLICYWINDOW_SITE_URL = os.environ.get("POLICYWINDOW_SITE_URL", "").rstrip("/")
 # Defaults for system parameters; the values in force live in the database.
 POLICYWINDOW_TOTP_REQUIRED_DEFAULT = PRODUCTION
 POLICYWINDOW_ORG_NAME = os.environ.get("POLICYWINDOW_ORG_NAME", "辽宁省营商环境建设局")
+# 经费审批表 digital signature (docs/deployment.md): production configures its own PKCS#12;
+# otherwise a key and self-signed certificate are made on first use in the signing directory,
+# which must lie outside MEDIA_ROOT. Earlier certificates (after a key change) stay trusted.
+POLICYWINDOW_SIGNING_DIR = Path(
+    os.environ.get("POLICYWINDOW_SIGNING_DIR", DATA_DIR / "keys")
+).resolve()
+POLICYWINDOW_SIGNING_PKCS12 = os.environ.get("POLICYWINDOW_SIGNING_PKCS12", "")
+POLICYWINDOW_SIGNING_PKCS12_PASSWORD = os.environ.get("POLICYWINDOW_SIGNING_PKCS12_PASSWORD", "")
+POLICYWINDOW_SIGNING_TRUSTED_CERTS = [
+    p.strip()
+    for p in os.environ.get("POLICYWINDOW_SIGNING_TRUSTED_CERTS", "").split(",")
+    if p.strip()
+]
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -246,6 +262,9 @@ LOGGING = {
         # WeasyPrint and fontTools narrate every PDF at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # A forged or altered PDF is a verification verdict, not a fault worth a traceback.
+        "pyhanko": {"level": "ERROR"},
+        "pyhanko_certvalidator": {"level": "ERROR"},
     },
 }
 

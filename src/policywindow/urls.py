@@ -13,6 +13,9 @@ urlpatterns = [
     path("", include("policywindow.applications.urls")),
     path("", include("policywindow.notifications.urls")),
     path("", include("policywindow.workflow.urls")),
+    path("", include("policywindow.finance.urls")),
+    path("", include("policywindow.fundforms.urls")),
+    path("", include("policywindow.reforms.urls")),
     path("", include("policywindow.system.urls")),
 ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from policywindow.demo.enterprise_loader import credit_code
 from policywindow.demo.loader import load_business_demo
 from policywindow.enterprises.models import Enterprise
 from policywindow.enterprises.selectors import enterprise_of
+from policywindow.finance.models import Budget, PublicityBatch
 from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
 from policywindow.system.demo import load_demo
 from policywindow.system.models import User
@@ -113,10 +115,17 @@ def test_qiye_zhang_sees_his_enterprise_and_only_its_cases(demo, client):
 
 def test_cases_exist_in_every_status_with_their_details(demo):
     cases = Application.objects.filter(enterprise__is_demo=True).select_related("rule__current")
-    assert {S.DRAFT, S.SUBMITTED, S.SUPPLEMENT_REQUIRED, S.IN_REVIEW, S.NOT_ACCEPTED} <= {
-        c.status for c in cases
-    }
-    assert 15 <= cases.count() <= 20
+    assert {
+        S.DRAFT,
+        S.SUBMITTED,
+        S.SUPPLEMENT_REQUIRED,
+        S.IN_REVIEW,
+        S.NOT_ACCEPTED,
+        S.APPROVED,
+        S.IN_PUBLICITY,
+        S.PUBLICITY_PASSED,
+    } <= {c.status for c in cases}
+    assert 20 <= cases.count() <= 25
     assert all(c.department_id == c.rule.current.lead_department_id for c in cases)
     submitted = cases.filter(status=S.SUBMITTED)
     assert submitted.count() >= 3
@@ -156,7 +165,8 @@ def test_materials_are_real_pdfs_naming_the_enterprise(demo):
 
 
 def test_a_second_run_creates_nothing(demo):
-    assert demo.created == 8 + 12 + 12 + 50 + 2 + len(CASES)  # …, a workflow per rule, …
+    # …, a workflow per rule, …, a budget per rule, two publicity batches.
+    assert demo.created == 8 + 12 + 12 + 50 + 2 + 12 + len(CASES) + 2
     counts = (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count())
     assert load_business_demo() == 0
     assert (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count()) == (
@@ -174,3 +184,22 @@ def test_demo_command_prints_the_summary_after_the_accounts(demo, capsys):
     assert out.index("qiye_li") < out.index("演示业务数据")
     assert "政策 8 项、细则 12 条、企业 50 家" in out
     assert "qiye_zhang → 沈阳精工数控机床有限公司" in out
+
+
+def test_budgets_hold_the_approved_amounts_and_one_batch_is_in_publicity(demo):
+    budgets = Budget.objects.filter(rule__policy__is_demo=True, year=timezone.localdate().year)
+    assert budgets.count() == Rule.objects.filter(policy__is_demo=True).count()
+    granted = Application.objects.filter(
+        enterprise__is_demo=True, status__in=(S.APPROVED, S.IN_PUBLICITY, S.PUBLICITY_PASSED)
+    )
+    assert granted.count() == 6
+    for budget in budgets:
+        amounts = granted.filter(rule=budget.rule).values_list("approved_amount", flat=True)
+        assert budget.committed == sum(amounts, Decimal("0")), budget.rule.code
+    running = [batch for batch in PublicityBatch.objects.all() if batch.running]
+    assert len(running) == 1 and running[0].entries.count() == 2
+    passed = granted.filter(status=S.PUBLICITY_PASSED)
+    assert passed.count() == 2
+    for case in passed:  # the timeline reads approval, publicity, then its end
+        actions = list(case.events.order_by("occurred_at", "id").values_list("action", flat=True))
+        assert actions[-3:] == ["review_approved", "publicize", "publicity_passed"]

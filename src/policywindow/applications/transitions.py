@@ -25,7 +25,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.SUPPLEMENT_REQUIRED}),
     S.APPROVED: frozenset({S.IN_PUBLICITY, S.IN_FINANCE}),
     S.IN_PUBLICITY: frozenset({S.PUBLICITY_PASSED, S.OBJECTION}),
-    S.OBJECTION: frozenset({S.PUBLICITY_PASSED, S.IN_REVIEW}),
+    # Back to 公示中 when an objection is dismissed while the period still runs.
+    S.OBJECTION: frozenset({S.IN_PUBLICITY, S.PUBLICITY_PASSED, S.IN_REVIEW}),
     S.PUBLICITY_PASSED: frozenset({S.IN_FINANCE}),
     S.IN_FINANCE: frozenset({S.DISBURSED}),
     S.DISBURSED: frozenset({S.ARCHIVED}),

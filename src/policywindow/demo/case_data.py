@@ -1,8 +1,8 @@
 """Demo applications (申报) in every status the product has so far (all fictional).
 
 ``ages`` are working days before today: the filing, then each later status change
-(补正, 补正后重新提交, the window's decision). A case is identified by its enterprise and
-rule, so each pair appears once.
+(补正, 补正后重新提交, the window's decision, the final approval). A case is identified by its
+enterprise and rule, so each pair appears once.
 """
 
 from __future__ import annotations
@@ -53,6 +53,15 @@ RULE_ANSWERS: dict[str, dict] = {
 }
 
 ACCEPT_NOTE = "材料齐全，符合受理条件，予以受理，转牵头部门审核"
+# Outcomes reached by approving every task of the workflow; 财政报送's demo then publishes them.
+GRANTED = (S.APPROVED, S.IN_PUBLICITY, S.PUBLICITY_PASSED)
+# The opinion each node of the demo workflow gives when it approves (workflow_data).
+NODE_OPINIONS = {
+    "lead_review": "材料真实完整，符合细则规定的兑现条件，同意。",
+    "finance_review": "资金渠道已核实，预算额度充足，同意。",
+    "lead_leader": "同意兑现。",
+    "bureau_leader": "同意。",
+}
 
 CASES: tuple[DemoCase, ...] = (
     # 沈阳精工数控机床有限公司 (qiye_zhang): one case of each kind an enterprise meets.
@@ -155,4 +164,47 @@ CASES: tuple[DemoCase, ...] = (
         filed_by="clerk",
         answers={"cert_no": "GR202621000457"},
     ),
+    # Approved through the whole workflow (every task approved); the two oldest passed the
+    # first publicity, two are in the current one, two wait to be published (finance_loader).
+    DemoCase(
+        "沈阳铁西重型装备制造有限公司",
+        "KJ-GQ-01",
+        S.PUBLICITY_PASSED,
+        (22, 21, 17),
+        filed_by="clerk",
+        answers={"cert_no": "GR202621000311", "cert_date": "2026-10-16"},
+    ),
+    DemoCase(
+        "大连港湾船舶配套有限公司",
+        "KJ-GQ-01",
+        S.PUBLICITY_PASSED,
+        (21, 20, 17),
+        filed_by="dl_clerk",
+        answers={"cert_no": "GR202621000365", "cert_date": "2026-10-16"},
+    ),
+    DemoCase(
+        "沈阳新松智造装备股份有限公司",
+        "KJ-GQ-02",
+        S.IN_PUBLICITY,
+        (10, 9, 5),
+        filed_by="sy_clerk",
+        answers={"cert_no": "GR202621000612"},
+    ),
+    DemoCase(
+        "大连海晟精细化工有限公司",
+        "SW-CX-01",
+        S.IN_PUBLICITY,
+        (9, 8, 5),
+        filed_by="dl_clerk",
+        answers={"premium": "254000.00", "policy_no": "SCXL2026-21-000542"},
+    ),
+    DemoCase(
+        "沈阳北方药业集团有限公司",
+        "KJ-GQ-01",
+        S.APPROVED,
+        (6, 5, 1),
+        filed_by="sy_clerk",
+        answers={"cert_no": "GR202621000188", "cert_date": "2026-10-16"},
+    ),
+    DemoCase("沈阳盛京检测认证有限公司", "KJ-CXQ-01", S.APPROVED, (5, 4, 1), filed_by="clerk"),
 )

@@ -34,7 +34,7 @@ from policywindow.workflow import spec as workflow_spec
 from policywindow.workflow.models import WorkflowInstance, WorkflowTask
 from policywindow.workflow.services import runtime
 
-from .case_data import ACCEPT_NOTE, CASES, RULE_ANSWERS, DemoCase
+from .case_data import ACCEPT_NOTE, CASES, GRANTED, NODE_OPINIONS, RULE_ANSWERS, DemoCase
 from .enterprise_loader import MEMBERS
 from .pdf import demo_upload
 
@@ -114,12 +114,14 @@ def _decide(case: DemoCase, application: Application, filer: User, clerk: User) 
         application = _request_fixes(case, application, clerk)
         if case.resubmitted:
             application = _resubmit(case, application, filer)
-    if case.outcome == S.IN_REVIEW:
+    if case.outcome in (S.IN_REVIEW, *GRANTED):
         checklist = [{"key": s.key, "result": "complete"} for s in form_items(application)]
         intake.accept(
             clerk, application, checklist, ACCEPT_NOTE, expected_revision=application.revision
         )
         _review(case, application)
+        if case.outcome in GRANTED:
+            _approve_to_the_end(application)
     elif case.outcome == S.NOT_ACCEPTED:
         intake.refuse(clerk, application, case.note, expected_revision=application.revision)
 
@@ -130,6 +132,15 @@ def _review(case: DemoCase, application: Application) -> None:
         task = WorkflowTask.objects.get(
             application=application, assignee__username=username, status="open"
         )
+        runtime.decide(task.assignee, task.pk, runtime.Decision("approve", opinion))
+
+
+def _approve_to_the_end(application: Application) -> None:
+    """Every open task approved by its assignee, level after level, until the case is approved
+    (the final approval takes the amount from the rule's budget, as on the case page)."""
+    open_tasks = WorkflowTask.objects.filter(application=application, status="open")
+    while task := open_tasks.select_related("assignee").order_by("level", "id").first():
+        opinion = NODE_OPINIONS.get(task.node_key, "同意。")
         runtime.decide(task.assignee, task.pk, runtime.Decision("approve", opinion))
 
 
@@ -175,10 +186,7 @@ def _age(application: Application, ages: tuple[int, ...]) -> None:
     today = timezone.localdate(now)
     events = list(application.events.order_by("occurred_at", "id"))
     moved: list[tuple[dt.datetime, dt.datetime]] = []  # (real time, demo time) per event
-    step = 0
-    for minute, event in enumerate(events):
-        if event.to_status and event.action != "submit":
-            step += 1
+    for minute, (event, step) in enumerate(zip(events, _steps(events), strict=True)):
         day = working_days_ago(ages[min(step, len(ages) - 1)], today)
         start = dt.datetime.combine(day, dt.time(9, 0), tzinfo=calendar.SHANGHAI)
         # Each case and step at its own time of the working day (09:00–17:00). Numbered cases
@@ -191,6 +199,20 @@ def _age(application: Application, ages: tuple[int, ...]) -> None:
         event.occurred_at = moved[-1][1]
     ApplicationEvent.objects.bulk_update(events, ["occurred_at"])
     _restamp(application, {e.action: e.occurred_at for e in events}, moved)
+
+
+def _steps(events: list[ApplicationEvent]) -> list[int]:
+    """Each event's step: a status change (other than the filing) starts the next one. The
+    approval that finished the review belongs to the step of the case's approval it caused."""
+    steps, step = [], 0
+    for event in events:
+        if event.to_status and event.action != "submit":
+            step += 1
+        steps.append(step)
+    for i in range(1, len(events)):
+        if events[i].action == "review_approved" and events[i - 1].action == "review_approve":
+            steps[i - 1] = steps[i]
+    return steps
 
 
 def _restamp(
@@ -206,6 +228,8 @@ def _restamp(
         fields["due_at"] = calendar.working_day_deadline(
             when["accept"], application.rule_version.review_days
         )
+    if "review_approved" in when:
+        fields["decided_at"] = when["review_approved"]
     Application.objects.filter(pk=application.pk).update(**fields)
     for material in Material.objects.filter(application=application):
         # A file is dated with the step that saved it: the first event recorded after it.
@@ -223,7 +247,10 @@ def _restamp(
 def _restamp_review(application: Application, accepted_at: dt.datetime) -> None:
     """The workflow started when the case was accepted; tasks are dated by the decisions."""
     instance = WorkflowInstance.objects.select_related("workflow").get(application=application)
-    WorkflowInstance.objects.filter(pk=instance.pk).update(started_at=accepted_at)
+    finished = application.events.filter(action="review_approved").first()
+    WorkflowInstance.objects.filter(pk=instance.pk).update(
+        started_at=accepted_at, finished_at=finished.occurred_at if finished else None
+    )
     decided = {
         event.data["task"]: event.occurred_at
         for event in application.events.filter(action__startswith="review_", data__has_key="task")

@@ -19,7 +19,9 @@ from policywindow.system.models import User
 
 from .case_loader import load_cases
 from .enterprise_loader import MEMBERS, link_members, load_enterprises
+from .finance_loader import load_budgets, load_publicity
 from .policy_loader import load_policies
+from .reform_loader import load_reform_demo
 from .workflow_loader import load_workflows
 
 POLICY_ADMIN = "zcdx_chief"
@@ -35,7 +37,10 @@ def load_business_demo() -> int:
     created += load_workflows(users[POLICY_ADMIN])
     created += load_enterprises()
     created += link_members(users[WINDOW_CLERK])
+    created += load_budgets(users[POLICY_ADMIN])  # before the approvals that draw on them
     created += load_cases(users)
+    created += load_publicity(users[POLICY_ADMIN])
+    load_reform_demo()  # 改革任务督办; not part of the 政策兑现 count above
     return created
 
 

@@ -405,7 +405,51 @@ MENU_TREE: tuple[MenuSpec, ...] = (
         icon="cash-coin",
         children=(
             # -- finance app: budgets, publicity (公示), objections (异议)
+            MenuSpec(
+                "finance.budget",
+                _("预算管理"),
+                "menu",
+                "finance:budget_list",
+                "piggy-bank",
+                "finance:budget:list",
+                _buttons("finance:budget", "finance.budget", {"update": _("新增与修改预算")}),
+            ),
+            MenuSpec(
+                "finance.publicity",
+                _("公示管理"),
+                "menu",
+                "finance:publicity_list",
+                "megaphone",
+                "finance:publicity:list",
+                _buttons("finance:publicity", "finance.publicity", {"publish": _("发布公示")}),
+            ),
+            MenuSpec(
+                "finance.objection",
+                _("异议处理"),
+                "menu",
+                "finance:objection_list",
+                "chat-square-text",
+                "finance:objection:list",
+                _buttons("finance:objection", "finance.objection", {"decide": _("处理异议")}),
+            ),
             # -- fundforms app: fund approval forms (经费审批表), verification
+            MenuSpec(
+                "finance.forms",
+                _("经费审批表"),
+                "menu",
+                "fundforms:case_list",
+                "file-earmark-ruled",
+                "finance:form:list",
+                _buttons("finance:form", "finance.forms", {"create": _("出具审批表")}),
+            ),
+            MenuSpec(
+                "finance.verify",
+                _("审批表验证"),
+                "menu",
+                "fundforms:verify",
+                "patch-check",
+                "finance:form:verify",
+            ),
         ),
     ),
     MenuSpec(
@@ -445,6 +489,45 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                         permission="portal:enterprise:update",
                     ),
                 ),
+            ),
+        ),
+    ),
+    MenuSpec(
+        "reform",
+        _("改革任务督办"),
+        "directory",
+        icon="flag",
+        children=(
+            MenuSpec(
+                "reform.programme",
+                _("改革任务总览"),
+                "menu",
+                "reforms:programme",
+                "bar-chart-line",
+                "reform:programme:view",
+                _buttons(
+                    "reform:programme",
+                    "reform.programme",
+                    {"export": _("导出与打印"), "import": _("导入任务分工表")},
+                ),
+            ),
+            MenuSpec(
+                "reform.tasks",
+                _("改革任务清单"),
+                "menu",
+                "reforms:task_list",
+                "list-task",
+                "reform:task:list",
+                _buttons("reform:task", "reform.tasks", {"report": _("报送进展")}),
+            ),
+            MenuSpec(
+                "reform.reviews",
+                _("进展报告审核"),
+                "menu",
+                "reforms:review_queue",
+                "clipboard2-check",
+                "reform:report:list",
+                _buttons("reform:report", "reform.reviews", {"review": _("审核进展报告")}),
             ),
         ),
     ),
@@ -561,6 +644,39 @@ AUDIT_ADMIN_MENUS = (
     "audit.operlog.verify",
     "audit.loginlog",
 )
+# 改革任务督办: departments report on their own tasks; the bureau watches and reviews.
+REFORM_REPORTER_MENUS = ("reform", "reform.tasks", "reform.tasks.report")
+REFORM_VIEWER_MENUS = (
+    "reform",
+    "reform.programme",
+    "reform.programme.export",
+    "reform.tasks",
+    "reform.reviews",
+)
+REFORM_ADMIN_MENUS = (
+    *REFORM_VIEWER_MENUS,
+    "reform.programme.import",
+    "reform.reviews.review",
+)
+# 经费审批表: the policy office issues them; finance and the bureau's leaders read them.
+FUNDFORM_VIEWER_MENUS = ("finance", "finance.forms")
+FUNDFORM_FINANCE_MENUS = (*FUNDFORM_VIEWER_MENUS, "finance.verify")
+FUNDFORM_ADMIN_MENUS = (*FUNDFORM_FINANCE_MENUS, "finance.forms.create")
+
+# 财政报送 (finance app): 政策兑现处 keeps the budgets, publishes approved cases and handles
+# objections; the lead departments' chiefs and leaders decide objections on their cases.
+FINANCE_ADMIN_MENUS = (
+    "finance",
+    "finance.budget",
+    "finance.budget.update",
+    "finance.publicity",
+    "finance.publicity.publish",
+    "finance.objection",
+    "finance.objection.decide",
+)
+FINANCE_OBJECTION_MENUS = ("finance", "finance.objection", "finance.objection.decide")
+FINANCE_BUDGET_VIEWER_MENUS = ("finance", "finance.budget")
+FINANCE_VIEWER_MENUS = (*FINANCE_BUDGET_VIEWER_MENUS, "finance.publicity", "finance.objection")
 
 ROLE_SPECS: tuple[RoleSpec, ...] = (
     RoleSpec(
@@ -592,7 +708,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         "政策管理员",
         # 政策兑现处 keeps the province's one policy library for every issuing department.
         "all",
-        POLICY_ADMIN_MENUS,
+        (*POLICY_ADMIN_MENUS, *FUNDFORM_ADMIN_MENUS, *FINANCE_ADMIN_MENUS),
         remark="维护政策库、细则与工作流",
     ),
     RoleSpec(
@@ -603,16 +719,54 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         WINDOW_CLERK_MENUS,
         remark="一口受理：受理、补正、不予受理",
     ),
-    RoleSpec("reviewer", "审核科员", "dept", APPROVER_MENUS, remark="部门并联审核的经办人"),
-    RoleSpec("section_chief", "科长", "dept", SUPERVISOR_MENUS, remark="部门审核的复核人"),
-    RoleSpec("dept_leader", "分管领导", "dept_below", SUPERVISOR_MENUS, remark="部门审核的审批人"),
-    RoleSpec("finance_officer", "财政人员", "all", (), remark="财政报送与拨付"),
+    RoleSpec(
+        "reviewer",
+        "审核科员",
+        "dept",
+        (*APPROVER_MENUS, *REFORM_REPORTER_MENUS),
+        remark="部门并联审核的经办人",
+    ),
+    RoleSpec(
+        "section_chief",
+        "科长",
+        "dept",
+        (*SUPERVISOR_MENUS, *REFORM_REPORTER_MENUS, *FINANCE_OBJECTION_MENUS),
+        remark="部门审核的复核人",
+    ),
+    RoleSpec(
+        "dept_leader",
+        "分管领导",
+        "dept_below",
+        (*SUPERVISOR_MENUS, *REFORM_REPORTER_MENUS, *FINANCE_OBJECTION_MENUS),
+        remark="部门审核的审批人",
+    ),
+    RoleSpec(
+        "finance_officer",
+        "财政人员",
+        "all",
+        (*FUNDFORM_FINANCE_MENUS, *FINANCE_BUDGET_VIEWER_MENUS),
+        remark="财政报送与拨付",
+    ),
     RoleSpec(
         "bureau_leader",
         "营商局领导",
         "all",
-        (*CASE_VIEWER_MENUS, *SUPERVISOR_MENUS),
+        (
+            *CASE_VIEWER_MENUS,
+            *SUPERVISOR_MENUS,
+            *REFORM_VIEWER_MENUS,
+            *FUNDFORM_VIEWER_MENUS,
+            *FINANCE_VIEWER_MENUS,
+        ),
         remark="查看全省数据看板",
+    ),
+    RoleSpec(
+        "reform_admin",
+        "改革督办员",
+        # The bureau supervises every department's reform tasks across the province.
+        "all",
+        REFORM_ADMIN_MENUS,
+        remark="导入改革任务分工表，审核各部门报送的改革进展",
     ),
     RoleSpec(
         "enterprise",

@@ -36,6 +36,7 @@ from policywindow.core.files import (
     random_name,
     sha256_of,
 )
+from policywindow.finance.services import budgets
 from policywindow.notifications.services import notify
 from policywindow.system.models import User
 
@@ -470,6 +471,7 @@ def _finish(case: _Case, status: str, actor: Any) -> None:
     changes: dict[str, Any] = {"decided_at": case.now}
     if approved:
         changes["approved_amount"] = current_amount(case.application)
+        budgets.commit(actor, case.application, changes["approved_amount"])
     transitions.move(
         case.application,
         S.APPROVED if approved else S.REJECTED,

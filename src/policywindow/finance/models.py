@@ -1,0 +1,194 @@
+"""财政报送 models: budgets per rule and year with the amounts approvals took from them,
+publicity batches (公示) with what they published, and the objections (异议) filed on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Budget(models.Model):
+    """A rule's budget for one year. ``committed`` is what approvals have taken (disbursed
+    amounts included: ``disbursed`` is the paid part of it), so what is left is
+    ``total - committed``. Both sums change only under this row's lock."""
+
+    rule = models.ForeignKey(
+        "policies.Rule", on_delete=models.PROTECT, related_name="budgets", verbose_name="政策细则"
+    )
+    year = models.PositiveSmallIntegerField("预算年度")
+    total = models.DecimalField("年度预算（元）", max_digits=16, decimal_places=2)
+    committed = models.DecimalField(
+        "已核定（元）", max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    disbursed = models.DecimalField(
+        "已拨付（元）", max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    note = models.CharField("备注", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        ordering = ["-year", "rule__code"]
+        verbose_name = verbose_name_plural = "预算"
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "year"], name="finance_budget_rule_year"),
+            # The last line of defence: no approval ever takes more than the total.
+            models.CheckConstraint(
+                condition=Q(committed__gte=0) & Q(committed__lte=F("total")),
+                name="finance_budget_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed__gte=0) & Q(disbursed__lte=F("committed")),
+                name="finance_budget_disbursed_within_committed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} 年度 {self.rule.code}"
+
+    @property
+    def left(self) -> Decimal:
+        return self.total - self.committed
+
+    @property
+    def used_percent(self) -> int:
+        """Share of the total already committed, in whole percent (for the usage bar)."""
+        return int(self.committed * 100 / self.total) if self.total else 0
+
+
+class Commitment(models.Model):
+    """The amount one approval took. ``budget`` is empty when the rule had no budget for the
+    year at the time; such amounts are counted in when the budget is created."""
+
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.PROTECT, related_name="budget_commitments"
+    )
+    budget = models.ForeignKey(
+        Budget, null=True, blank=True, on_delete=models.PROTECT, related_name="commitments"
+    )
+    amount = models.DecimalField("核定金额（元）", max_digits=16, decimal_places=2)
+    committed_at = models.DateTimeField("核定时间")
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField("释放时间", null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-committed_at", "-id"]
+        verbose_name = verbose_name_plural = "预算占用"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(released_at__isnull=True),
+                name="finance_one_open_commitment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} {self.amount}"
+
+
+class PublicityBatch(models.Model):
+    """Approved cases published together for a period of working days.
+
+    The period runs from ``starts_at`` to ``ends_at``: the midnight that ends the last of
+    ``days`` working days after the publishing day (期间开始之日不计算在内).
+    """
+
+    title = models.CharField("公示名称", max_length=100)
+    days = models.PositiveSmallIntegerField("公示期（工作日）")
+    starts_at = models.DateTimeField("公示开始时间")
+    ends_at = models.DateTimeField("公示结束时间", db_index=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        verbose_name = verbose_name_plural = "公示批次"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last working day of the period (``ends_at`` is the midnight that ends it)."""
+        return timezone.localdate(self.ends_at - dt.timedelta(seconds=1))
+
+    @property
+    def running(self) -> bool:
+        return self.starts_at <= timezone.now() < self.ends_at
+
+
+class PublicityEntry(models.Model):
+    """One published case, with the public facts as published (they never change after)."""
+
+    batch = models.ForeignKey(PublicityBatch, on_delete=models.PROTECT, related_name="entries")
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.PROTECT, related_name="publicity_entries"
+    )
+    order = models.PositiveIntegerField("序号")
+    enterprise_name = models.CharField("企业名称", max_length=200)
+    rule_title = models.CharField("政策细则", max_length=200)
+    amount = models.DecimalField(
+        "核定金额（元）", max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    # An upheld objection takes the case off the publicity (it goes back to review).
+    withdrawn_at = models.DateTimeField("撤下时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "order"]
+        verbose_name = verbose_name_plural = "公示明细"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="finance_one_live_publicity_per_case",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} #{self.order}"
+
+
+class Objection(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "待处理"
+        UPHELD = "upheld", "异议成立"
+        DISMISSED = "dismissed", "异议不成立"
+        CLOSED = "closed", "随案办结"
+
+    entry = models.ForeignKey(PublicityEntry, on_delete=models.PROTECT, related_name="objections")
+    # Contact data of the objector: shown only to staff who decide objections.
+    name = models.CharField("异议人姓名", max_length=50)
+    phone = models.CharField("联系电话", max_length=20)
+    content = models.TextField("异议内容")
+    ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    filed_at = models.DateTimeField("提出时间")
+    status = models.CharField(
+        "状态", max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    decided_at = models.DateTimeField("处理时间", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = models.TextField("处理意见", blank=True)
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        verbose_name = verbose_name_plural = "公示异议"
+
+    def __str__(self) -> str:
+        return f"异议 #{self.pk}"

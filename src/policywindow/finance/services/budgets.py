@@ -1,0 +1,260 @@
+"""Budgets and the limits an approval must respect (DESIGN.md §3 "No double dipping").
+
+``commit`` runs inside the final approval's transaction (``workflow.services.runtime``): it
+refuses, and so rolls the whole decision back, when the approval would exceed what is left of
+the rule's budget for the year, the rule's per-enterprise cap, or the rule's mutual-exclusion
+group. A rule without a budget row for the year has no budget limit (the policy
+administrator has not set one yet); its caps and exclusion still apply, and the amounts
+approved meanwhile are counted in when the budget is created.
+
+Lock order, as in an approval: the application row, the audit chain (every service records
+its audit event there), then the enterprise's approval lock, then the budget row.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from policywindow.applications.models import Application
+from policywindow.applications.models import ApplicationStatus as S
+from policywindow.core import audit
+from policywindow.core.errors import Conflict, ValidationFailed
+from policywindow.core.money import format_yuan, to_yuan
+from policywindow.policies.models import Rule
+from policywindow.system.models import User
+
+from ..models import Budget, Commitment
+
+# An approval counts against caps and exclusion from the moment it is approved.
+GRANTED = (
+    S.APPROVED,
+    S.IN_PUBLICITY,
+    S.PUBLICITY_PASSED,
+    S.OBJECTION,
+    S.IN_FINANCE,
+    S.DISBURSED,
+    S.ARCHIVED,
+)
+BUDGET_FIELDS = ["total", "note"]
+MAX_TOTAL = Decimal("99999999999999.99")
+# Namespace of the PostgreSQL advisory lock that queues one enterprise's approvals.
+_ENTERPRISE_LOCK = 5_001
+
+
+# --------------------------------------------------------------------------- approvals
+def commit(
+    actor: User | None, application: Application, amount: Decimal | None
+) -> Commitment | None:
+    """Take ``amount`` from the rule's budget for the final approval of a *locked* application.
+
+    Refused with ``ValidationFailed`` (field ``approved_amount``, or ``action`` for a
+    mutual exclusion, which no amount can fix) naming the limit and the numbers. A case
+    approved again replaces its earlier commitment, if it still holds one.
+    """
+    _lock_enterprise(application.enterprise_id)
+    # Approved again after being reopened: this approval replaces what the last one took.
+    release(actor, application)
+    _refuse_exclusion(application)
+    if amount is None:  # a rule that grants no money: nothing to count
+        return None
+    _refuse_over_cap(application, amount)
+    budget = (
+        Budget.objects.select_for_update()
+        .filter(rule_id=application.rule_id, year=application.year)
+        .first()
+    )
+    if budget is not None:
+        if amount > budget.left:
+            message = (
+                f"细则“{application.rule_version.title}”{application.year} 年度预算余额不足："
+                f"本年度剩余 {format_yuan(budget.left)}，本次核定 {format_yuan(amount)}"
+            )
+            raise ValidationFailed(message, details={"approved_amount": [message]})
+        budget.committed += amount
+        budget.save(update_fields=["committed", "updated_at"])
+    commitment = Commitment.objects.create(
+        application=application,
+        budget=budget,
+        amount=amount,
+        committed_at=timezone.now(),
+        committed_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit.record(
+        "budget.commit",
+        actor=actor,
+        target=application,
+        after={
+            "amount": amount,
+            "budget": budget.pk if budget else None,
+            "left": budget.left if budget else None,
+        },
+    )
+    return commitment
+
+
+def release(actor: User, application: Application) -> Commitment | None:
+    """Give back what a *locked* application's approval took (its approval was undone)."""
+    commitment = (
+        Commitment.objects.select_for_update()
+        .filter(application=application, released_at__isnull=True)
+        .first()
+    )
+    if commitment is None:
+        return None
+    if commitment.budget_id is not None:
+        budget = Budget.objects.select_for_update().get(pk=commitment.budget_id)
+        budget.committed -= commitment.amount
+        budget.save(update_fields=["committed", "updated_at"])
+    commitment.released_at, commitment.released_by = timezone.now(), actor
+    commitment.save(update_fields=["released_at", "released_by"])
+    audit.record(
+        "budget.release",
+        actor=actor,
+        target=application,
+        after={"amount": commitment.amount, "budget": commitment.budget_id},
+    )
+    return commitment
+
+
+def _lock_enterprise(enterprise_id: int) -> None:
+    """Queue the approvals of one enterprise, so two cases of one exclusion group (or over one
+    cap) decided at the same moment are checked one after the other. An advisory lock, not the
+    enterprise row: filing locks that row before the audit chain, approvals after it.
+    SQLite lets one transaction write at a time, so there is nothing to do there."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_ENTERPRISE_LOCK, enterprise_id]
+            )
+
+
+def _granted_of_enterprise(application: Application):
+    return (
+        Application.objects.filter(
+            enterprise_id=application.enterprise_id, year=application.year, status__in=GRANTED
+        )
+        .exclude(pk=application.pk)
+        .select_related("rule_version")
+    )
+
+
+def _refuse_exclusion(application: Application) -> None:
+    group = application.rule_version.exclusion_group
+    if not group:
+        return
+    other = (
+        _granted_of_enterprise(application)
+        .filter(rule_version__exclusion_group=group)
+        .exclude(rule_id=application.rule_id)
+        .order_by("decided_at", "id")
+        .first()
+    )
+    if other is not None:
+        message = (
+            f"与互斥政策冲突：该企业 {application.year} 年度已获批同一互斥组的"
+            f"“{other.rule_version.title}”（申报编号 {other.number}，{other.get_status_display()}），"
+            "不能同时享受，请驳回本申报"
+        )
+        raise ValidationFailed(message, details={"action": [message]})
+
+
+def _refuse_over_cap(application: Application, amount: Decimal) -> None:
+    cap = application.rule_version.per_enterprise_cap
+    if cap is None:
+        return
+    before = _granted_of_enterprise(application).filter(rule_id=application.rule_id).aggregate(
+        total=Sum("approved_amount")
+    )["total"] or Decimal("0")
+    if before + amount > cap:
+        message = (
+            f"超过单个企业上限：细则“{application.rule_version.title}”每个企业每年度最多 "
+            f"{format_yuan(cap)}，该企业本年度已核定 {format_yuan(before)}，"
+            f"本次核定 {format_yuan(amount)}"
+        )
+        raise ValidationFailed(message, details={"approved_amount": [message]})
+
+
+# --------------------------------------------------------------------------- budget rows
+def create_budget(actor: User, rule: Rule, year: int, total: object, note: str = "") -> Budget:
+    """A rule's budget for a year; approvals of that year made without one are counted in."""
+    total = _checked_total(total)
+    _check_year(year)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                budget = Budget.objects.create(
+                    rule=rule, year=year, total=total, note=note.strip(), created_by=actor
+                )
+        except IntegrityError as exc:
+            message = f"细则 {rule.code} 的 {year} 年度预算已存在，请在列表中修改"
+            raise ValidationFailed(message, details={"rule": [message]}) from exc
+        # The audit chain first: approvals hold it while they take from a budget, so the
+        # amounts read below are final (no approval of this rule and year is half done).
+        audit.record(
+            "budget.create",
+            actor=actor,
+            target=budget,
+            after=audit.snapshot(budget, ["rule", "year", *BUDGET_FIELDS]),
+        )
+        orphans = Commitment.objects.filter(
+            budget__isnull=True,
+            released_at__isnull=True,
+            application__rule=rule,
+            application__year=year,
+        )
+        taken = orphans.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+        if taken > total:
+            message = f"预算总额不能低于本年度已核定的 {format_yuan(taken)}"
+            raise ValidationFailed(message, details={"total": [message]})
+        orphans.update(budget=budget)
+        budget.committed = taken
+        budget.save(update_fields=["committed"])
+    return budget
+
+
+def update_budget(actor: User, budget_id: int, total: object, note: str = "") -> Budget:
+    """Change a budget's total (never below what is already committed) and note."""
+    total = _checked_total(total)
+    with transaction.atomic():
+        seen = Budget.objects.select_related("rule").get(pk=budget_id)
+        # Audit first, as in ``create_budget``: an approval holds the audit chain before it
+        # locks this row, so locking the row first here could deadlock with it.
+        audit.record(
+            "budget.update",
+            actor=actor,
+            target=seen,
+            before=audit.snapshot(seen, BUDGET_FIELDS),
+            after={"total": total, "note": note.strip()},
+        )
+        budget = Budget.objects.select_for_update().select_related("rule").get(pk=budget_id)
+        if (budget.total, budget.note) != (seen.total, seen.note):
+            raise Conflict("该预算已被他人修改，请刷新页面后重试")
+        if total < budget.committed:
+            message = f"预算总额不能低于已核定的 {format_yuan(budget.committed)}"
+            raise ValidationFailed(message, details={"total": [message]})
+        budget.total, budget.note = total, note.strip()
+        budget.save(update_fields=["total", "note", "updated_at"])
+    return budget
+
+
+def _checked_total(value: object) -> Decimal:
+    try:
+        total = to_yuan(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("请输入正确的金额", details={"total": ["请输入正确的金额"]}) from exc
+    if total <= 0:
+        message = "预算总额须大于 0 元"
+        raise ValidationFailed(message, details={"total": [message]})
+    if total > MAX_TOTAL:
+        message = f"预算总额不能超过 {format_yuan(MAX_TOTAL)}"
+        raise ValidationFailed(message, details={"total": [message]})
+    return total
+
+
+def _check_year(year: int) -> None:
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed("请输入正确的年度", details={"year": ["请输入正确的年度"]})

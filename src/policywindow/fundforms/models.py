@@ -1,0 +1,91 @@
+"""政策兑现经费审批表: one form per approved case, printed in batches with a summary (汇总表).
+
+A form's ``content`` is the snapshot frozen when it is issued: its PDF is rendered from that
+snapshot alone, so a later change to the enterprise, the rule or the opinions never changes a
+form that has been issued, and rendering it again gives the same document.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class FormSequence(models.Model):
+    """Gap-free numbers per kind and year: the row is locked while a number is taken."""
+
+    class Kind(models.TextChoices):
+        FORM = "form", "经费审批表"
+        BATCH = "batch", "汇总表"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="fundform_sequence_kind_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last}"
+
+
+class FormBatch(models.Model):
+    """Forms issued and printed together, with their summary table, as one PDF and one Excel."""
+
+    number = models.CharField("汇总表编号", max_length=40, unique=True)
+    year = models.PositiveSmallIntegerField("年度")
+    sequence = models.PositiveIntegerField("序号")
+    label = models.CharField("批次名称", max_length=60, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="出具人"
+    )
+    created_at = models.DateTimeField("出具时间")
+    # Files are made right after the batch commits (and again on demand if that was cut short).
+    pdf = models.FileField("汇总表及审批表 PDF", upload_to="fundforms/batches/", blank=True)
+    sha256 = models.CharField("PDF 的 SHA-256", max_length=64, blank=True, db_index=True)
+    xlsx = models.FileField("汇总表 Excel", upload_to="fundforms/batches/", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = verbose_name_plural = "经费审批表批次"
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="formbatch_year_sequence")
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class FundForm(models.Model):
+    application = models.OneToOneField(
+        "applications.Application",
+        on_delete=models.PROTECT,
+        related_name="fund_form",
+        verbose_name="申报",
+    )
+    batch = models.ForeignKey(
+        FormBatch, on_delete=models.PROTECT, related_name="forms", verbose_name="批次"
+    )
+    number = models.CharField("审批表编号", max_length=40, unique=True)
+    year = models.PositiveSmallIntegerField("年度")
+    sequence = models.PositiveIntegerField("序号")
+    content = models.JSONField("内容快照")
+    approved_amount = models.DecimalField("核定金额（元）", max_digits=16, decimal_places=2)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="出具人"
+    )
+    issued_at = models.DateTimeField("出具时间")
+    pdf = models.FileField("审批表 PDF", upload_to="fundforms/forms/", blank=True)
+    sha256 = models.CharField("PDF 的 SHA-256", max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["year", "sequence"]
+        verbose_name = verbose_name_plural = "经费审批表"
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="fundform_year_sequence")
+        ]
+
+    def __str__(self) -> str:
+        return self.number

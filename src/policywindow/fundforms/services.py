@@ -1,0 +1,244 @@
+"""Issuing fund approval forms in batches, and producing their signed files.
+
+Issuing is one transaction: the chosen cases are locked and checked, numbers are taken from
+the year's locked sequence, and each form's content is frozen with a timeline line and an
+audit event. The files (signed PDFs, Excel) are made right after the commit — rendering a
+hundred forms must not hold the number sequence (or SQLite's write lock) meanwhile. They depend
+only on the frozen content, so if that step is cut short they are made on the next download,
+identical to what would have been made at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from policywindow.applications import transitions
+from policywindow.applications.models import Application
+from policywindow.core import audit
+from policywindow.core.errors import Conflict, NotFound, ValidationFailed
+from policywindow.system.access import require_permission
+
+from . import numbering, rendering, selectors, snapshot
+from .models import FormBatch, FormSequence, FundForm
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 100
+MAX_LABEL = 60
+
+
+def issue_batch(actor: Any, application_ids: Iterable[int], label: str = "") -> FormBatch:
+    """Issue a numbered form for each chosen case, as one batch, then make the signed files."""
+    batch = _issue(actor, sorted(set(application_ids)), label.strip())
+    try:
+        produce_files(batch)
+    except Exception:  # the batch stands; its files are made again on the first download
+        logger.exception("files of batch %s were not produced", batch.number)
+    return batch
+
+
+def _issue(actor: Any, ids: list[int], label: str) -> FormBatch:
+    require_permission(actor, "finance:form:create")
+    if not ids:
+        raise ValidationFailed(
+            "请先勾选要出具审批表的办件", details={"applications": ["请勾选办件"]}
+        )
+    if len(ids) > MAX_BATCH:
+        message = f"一个批次最多 {MAX_BATCH} 件，本次勾选了 {len(ids)} 件"
+        raise ValidationFailed(message, details={"applications": [message]})
+    if len(label) > MAX_LABEL:
+        message = f"批次名称不能超过 {MAX_LABEL} 个字"
+        raise ValidationFailed(message, details={"label": [message]})
+    try:
+        with transaction.atomic():
+            return _issue_locked(actor, ids, label)
+    except IntegrityError as exc:  # a concurrent batch took one of these cases first
+        raise Conflict("所选办件中有的刚刚已出具审批表，请刷新后重试") from exc
+
+
+def _issue_locked(actor: Any, ids: list[int], label: str) -> FormBatch:
+    locked = list(Application.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    cases = {case.pk: case for case in selectors.issuable(actor, ids)}
+    _check(ids, locked, cases)
+    now = timezone.now()
+    year = timezone.localdate(now).year
+    (batch_seq,) = numbering.take(FormSequence.Kind.BATCH, year)
+    form_seqs = numbering.take(FormSequence.Kind.FORM, year, len(ids))
+    batch = FormBatch.objects.create(
+        number=numbering.batch_number(year, batch_seq),
+        year=year,
+        sequence=batch_seq,
+        label=label,
+        created_by=actor,
+        created_at=now,
+    )
+    total = Decimal("0")
+    for pk, sequence in zip(ids, form_seqs, strict=True):
+        form = _issue_form(actor, cases[pk], batch, year, sequence, now)
+        total += form.approved_amount
+    audit.record(
+        "formbatch.issue",
+        actor=actor,
+        target=batch,
+        after={"number": batch.number, "forms": len(ids), "total": str(total), "label": label},
+    )
+    return batch
+
+
+def _check(ids: list[int], locked: list[Application], cases: dict[int, Application]) -> None:
+    """Every chosen case exists, is in the actor's scope, is eligible and has no form yet."""
+    found = {case.pk for case in locked}
+    if any(pk not in found or pk not in cases for pk in ids):
+        raise NotFound("所选办件不存在或不在您的数据范围内，请刷新后重试")
+    problems = []
+    for case in locked:
+        if case.status not in selectors.ELIGIBLE_STATUSES or case.approved_amount is None:
+            label = case.get_status_display()
+            problems.append(f"{case.number}（当前状态“{label}”，公示通过后方可出具）")
+    taken = FundForm.objects.filter(application_id__in=ids).select_related("application")
+    problems += [f"{form.application.number}（已出具 {form.number}）" for form in taken]
+    if problems:
+        raise Conflict("以下办件不能出具经费审批表：" + "；".join(problems))
+
+
+def _issue_form(
+    actor: Any, case: Application, batch: FormBatch, year: int, sequence: int, now
+) -> FundForm:
+    number = numbering.form_number(year, sequence)
+    form = FundForm.objects.create(
+        application=case,
+        batch=batch,
+        number=number,
+        year=year,
+        sequence=sequence,
+        content=snapshot.build(case, number=number, issued_at=now, issued_by=actor),
+        approved_amount=case.approved_amount,
+        issued_by=actor,
+        issued_at=now,
+    )
+    transitions.record_event(case, actor=actor, action="fund_form", note=f"审批表编号 {number}")
+    audit.record(
+        "fundform.issue",
+        actor=actor,
+        target=form,
+        after={
+            "number": number,
+            "application": case.number,
+            "approved_amount": str(case.approved_amount),
+            "batch": batch.number,
+        },
+    )
+    return form
+
+
+# ---------------------------------------------------------------- files
+
+
+def produce_files(batch: FormBatch) -> None:
+    for form in batch.forms.order_by("sequence"):
+        form_file(form)
+    batch_file(batch)
+    batch_workbook(batch)
+
+
+def _sign(pdf: bytes, moment, reason: str) -> bytes:
+    from .signing import sign_pdf  # pyHanko is heavy; loaded on the first document
+
+    return sign_pdf(pdf, moment=moment, reason=reason)
+
+
+def render_form(form: FundForm) -> bytes:
+    """The form's signed PDF as rendered from its snapshot (same content on every call)."""
+    unsigned = rendering.form_pdf(form.content)
+    return _sign(unsigned, form.issued_at, f"{rendering.FORM_TITLE} {form.number}")
+
+
+def render_batch(batch: FormBatch) -> bytes:
+    contents = [form.content for form in batch.forms.order_by("sequence")]
+    unsigned = rendering.batch_pdf(_header(batch), contents)
+    return _sign(unsigned, batch.created_at, f"{rendering.BATCH_TITLE} {batch.number}")
+
+
+def _header(batch: FormBatch) -> rendering.BatchHeader:
+    return rendering.BatchHeader(
+        number=batch.number,
+        label=batch.label,
+        created_at=timezone.localtime(batch.created_at),
+        created_by=snapshot.person(batch.created_by),
+        org_name=batch.forms.first().content["org_name"],
+    )
+
+
+def form_file(form: FundForm) -> bytes:
+    return _stored_pdf(form, f"fundform-{form.year}-{form.sequence:04d}.pdf", render_form)
+
+
+def batch_file(batch: FormBatch) -> bytes:
+    return _stored_pdf(batch, f"formbatch-{batch.year}-{batch.sequence:03d}.pdf", render_batch)
+
+
+def _stored_pdf(record: FundForm | FormBatch, name: str, render) -> bytes:
+    """The stored signed PDF; made (and its SHA-256 recorded) the first time it is needed.
+
+    A stored file that went missing is rendered again and restored only when it comes out
+    identical to the recorded SHA-256 — never a different document under the same record.
+    """
+    if record.sha256:
+        try:
+            with record.pdf.open("rb") as handle:
+                return handle.read()
+        except (FileNotFoundError, ValueError):
+            data = render(record)
+            if hashlib.sha256(data).hexdigest() != record.sha256:
+                raise NotFound(
+                    "存档文件缺失，且无法重现与存档一致的文件，请联系系统管理员"
+                ) from None
+            _save(record, name, data, restore=True)
+            return data
+    data = render(record)
+    _save(record, name, data)
+    return data
+
+
+def _save(record: Model, name: str, data: bytes, *, restore: bool = False) -> None:
+    """Store the file; when two requests make it at once, the first recorded one stays."""
+    digest = hashlib.sha256(data).hexdigest()
+    stored = record.pdf.storage.save(
+        record.pdf.field.generate_filename(record, name), ContentFile(data)
+    )
+    model = type(record)
+    claim = model.objects.filter(pk=record.pk, sha256=digest if restore else "")
+    if claim.update(pdf=stored, sha256=digest):
+        record.pdf.name, record.sha256 = stored, digest
+    else:
+        record.pdf.storage.delete(stored)
+        record.refresh_from_db(fields=["pdf", "sha256"])
+
+
+def batch_workbook(batch: FormBatch) -> bytes:
+    """The batch's Excel, made on first need (it is a working copy: not signed, not hashed)."""
+    if batch.xlsx:
+        try:
+            with batch.xlsx.open("rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            pass
+    data = rendering.batch_xlsx(
+        _header(batch), [form.content for form in batch.forms.order_by("sequence")]
+    )
+    name = batch.xlsx.field.generate_filename(
+        batch, f"formbatch-{batch.year}-{batch.sequence:03d}.xlsx"
+    )
+    stored = batch.xlsx.storage.save(name, ContentFile(data))
+    FormBatch.objects.filter(pk=batch.pk).update(xlsx=stored)
+    batch.xlsx.name = stored
+    return data

@@ -1,0 +1,229 @@
+"""经费审批表 pages: cases to issue forms for, batches with their downloads, a form's page and
+the verification page. Files are served only through these permission-checked views."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from policywindow.core.masking import mask_account
+from policywindow.core.money import to_chinese_capital
+from policywindow.policies.models import Rule
+from policywindow.system.access import permission
+from policywindow.system.forms import BootstrapFormMixin
+
+from . import rendering, selectors, services
+from .models import FundForm
+
+if TYPE_CHECKING:
+    from .verification import Result
+
+PAGE_SIZE = 20
+MAX_UPLOAD_MB = 50
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _page(request: HttpRequest, rows: Any) -> Page:
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _querystring(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# ---------------------------------------------------------------- cases and issuing
+class CaseFilterForm(BootstrapFormMixin, forms.Form):
+    number = forms.CharField(label="申报编号", required=False, max_length=16)
+    enterprise = forms.CharField(label="企业名称", required=False, max_length=200)
+    rule = forms.ModelChoiceField(
+        label="政策细则",
+        queryset=Rule.objects.select_related("current").order_by("code"),
+        required=False,
+        empty_label="全部细则",
+        error_messages={"invalid_choice": "所选细则不存在"},
+    )
+    issued = forms.ChoiceField(label="审批表", required=False, choices=selectors.Issued.CHOICES)
+
+    def filters(self) -> selectors.CaseFilter:
+        """The valid filters; an invalid one is shown as an error and left out."""
+        self.is_valid()
+        data = self.cleaned_data
+        rule = data.get("rule")
+        return selectors.CaseFilter(
+            number=data.get("number", ""),
+            enterprise=data.get("enterprise", ""),
+            rule_id=rule.pk if rule else None,
+            issued=data.get("issued") or selectors.Issued.PENDING,
+        )
+
+
+@permission("finance:form:list")
+def case_list(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET)
+    filters = form.filters()
+    page = _page(request, selectors.eligible_cases(request.user, filters))
+    context = {
+        "form": form,
+        "issued": filters.issued,
+        "page": page,
+        "querystring": _querystring(request),
+        "can_create": request.user.has_permission_code("finance:form:create"),
+        "max_batch": services.MAX_BATCH,
+        "tab": "cases",
+    }
+    return render(request, "fundforms/case_list.html", context)
+
+
+@require_POST
+@permission("finance:form:create")
+def batch_create(request: HttpRequest) -> HttpResponse:
+    ids = [int(value) for value in request.POST.getlist("applications") if value.isdigit()]
+    try:
+        batch = services.issue_batch(request.user, ids, request.POST.get("label", ""))
+    except (ValidationFailed, Conflict, NotFound, PermissionDenied) as exc:
+        messages.error(request, exc.message)
+        return redirect("fundforms:case_list")
+    numbers = list(batch.forms.order_by("sequence").values_list("number", flat=True))
+    span = numbers[0] if len(numbers) == 1 else f"{numbers[0]} 至 {numbers[-1]}"
+    messages.success(
+        request, f"已出具经费审批表 {len(numbers)} 份（{span}），汇总表编号 {batch.number}"
+    )
+    return redirect("fundforms:batch_detail", batch.pk)
+
+
+# ---------------------------------------------------------------- batches
+@permission("finance:form:list")
+def batch_list(request: HttpRequest) -> HttpResponse:
+    page = _page(request, selectors.visible_batches(request.user))
+    context = {"page": page, "querystring": "", "tab": "batches"}
+    return render(request, "fundforms/batch_list.html", context)
+
+
+@permission("finance:form:list")
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = selectors.batch_of(request.user, pk)
+    rows = selectors.batch_forms(batch)
+    total = selectors.total_of(rows)
+    context = {
+        "batch": batch,
+        "rows": rows,
+        "total": total,
+        "total_capital": to_chinese_capital(total),
+        "tab": "batches",
+    }
+    return render(request, "fundforms/batch_detail.html", context)
+
+
+def _download(data: bytes, filename: str, content_type: str, *, inline: bool = False):
+    return FileResponse(
+        io.BytesIO(data), as_attachment=not inline, filename=filename, content_type=content_type
+    )
+
+
+def _file(produce, record) -> bytes:
+    try:
+        return produce(record)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@permission("finance:form:list")
+def batch_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    batch = selectors.batch_of(request.user, pk)
+    data = _file(services.batch_file, batch)
+    return _download(data, f"{rendering.BATCH_TITLE}-{batch.number}.pdf", PDF)
+
+
+@permission("finance:form:list")
+def batch_xlsx(request: HttpRequest, pk: int) -> FileResponse:
+    batch = selectors.batch_of(request.user, pk)
+    data = services.batch_workbook(batch)
+    return _download(data, f"{rendering.BATCH_TITLE}-{batch.number}.xlsx", XLSX)
+
+
+# ---------------------------------------------------------------- one form
+@permission("finance:form:list")
+def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    form = selectors.form_of(request.user, pk)
+    context = {
+        "fundform": form,
+        "content": rendering.form_context(form.content),
+        "masked_account": mask_account(form.content["enterprise"]["bank_account"]),
+        "verdict": _verify(_file(services.form_file, form)),
+        "tab": "batches",
+    }
+    return render(request, "fundforms/form_detail.html", context)
+
+
+@xframe_options_sameorigin
+@permission("finance:form:list")
+def form_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    """The signed PDF; ``?inline=1`` shows it in the form's page instead of downloading it."""
+    form: FundForm = selectors.form_of(request.user, pk)
+    data = _file(services.form_file, form)
+    inline = request.GET.get("inline") == "1"
+    return _download(data, f"{rendering.FORM_TITLE}-{form.number}.pdf", PDF, inline=inline)
+
+
+# ---------------------------------------------------------------- verification
+class VerifyForm(BootstrapFormMixin, forms.Form):
+    file = forms.FileField(
+        label="审批表或汇总表 PDF 文件",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"}),
+        error_messages={"required": "请选择要验证的 PDF 文件", "empty": "上传的文件是空的"},
+        help_text=f"文件只用于本次验证，不会保存；不超过 {MAX_UPLOAD_MB} MB。",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+            raise forms.ValidationError(f"文件不能超过 {MAX_UPLOAD_MB} MB")
+        return upload
+
+
+@permission("finance:form:verify")
+def verify(request: HttpRequest) -> HttpResponse:
+    verdict, name = None, ""
+    bound = request.method == "POST"
+    form = VerifyForm(request.POST, request.FILES) if bound else VerifyForm()
+    if bound and form.is_valid():
+        upload = form.cleaned_data["file"]
+        verdict, name = _verify(upload.read()), upload.name
+    context = {
+        "form": form,
+        "verdict": verdict,
+        "file_name": name,
+        "record_url": _record_url(request, verdict),
+    }
+    return render(request, "fundforms/verify.html", context)
+
+
+def _verify(pdf: bytes) -> Result:
+    from .verification import verify as check  # pyHanko is heavy; loaded on first use
+
+    return check(pdf)
+
+
+def _record_url(request: HttpRequest, verdict: Result | None) -> str:
+    """A link to the matching form or batch, when the reader may see it."""
+    record = verdict.record if verdict else None
+    if record is None:
+        return ""
+    if isinstance(record, FundForm):
+        visible = selectors.visible_forms(request.user).filter(pk=record.pk).exists()
+        return reverse("fundforms:form_detail", args=[record.pk]) if visible else ""
+    visible = selectors.visible_batches(request.user).filter(pk=record.pk).exists()
+    return reverse("fundforms:batch_detail", args=[record.pk]) if visible else ""

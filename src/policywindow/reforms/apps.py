@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ReformsConfig(AppConfig):
+    name = "policywindow.reforms"
+    label = "reforms"
+    verbose_name = "改革任务督办"
+
+    def ready(self) -> None:
+        from policywindow.core import audit
+
+        from .services.reports import AUDIT_LABELS
+
+        audit.ACTION_LABELS.update(AUDIT_LABELS)

@@ -1,0 +1,5 @@
+from .views import programme, tasks
+
+app_name = "reforms"
+
+urlpatterns = [*programme.urlpatterns, *tasks.urlpatterns]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from policywindow.system.demo import load_demo
 from policywindow.system.models import Department
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_TABLE = ROOT.parent / "shared" / "data" / "000_d473786d2f100032.txt"
+# ../shared/data next to the checkout, or where POLICYWINDOW_SHARED_DATA says (CI clones elsewhere).
+SHARED_DATA = Path(os.environ.get("POLICYWINDOW_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_TABLE = SHARED_DATA / "000_d473786d2f100032.txt"
 # The table the product comes from; the demo ships a copy for checkouts without ../shared.
 REAL_TABLE = SHARED_TABLE if SHARED_TABLE.is_file() else reform_loader.TABLE
 ISSUED_ON = dt.date(2026, 3, 2)  # a Monday; 20 and 10 working days fall in March 2026

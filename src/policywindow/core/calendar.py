@@ -35,6 +35,21 @@ def covered_range() -> tuple[dt.date, dt.date] | None:
     return bounds["first"], bounds["last"]
 
 
+def coverage_warning(today: dt.date, horizon_days: int = 45) -> str:
+    """A Chinese warning when the table ends within ``horizon_days``: deadlines that fall after
+    its last day cannot be computed, so acceptances would start being refused."""
+    span = covered_range()
+    if span is None:
+        return "节假日表为空，无法计算工作日办理期限，请系统管理员在“节假日管理”中导入。"
+    left = (span[1] - today).days
+    if left > horizon_days:
+        return ""
+    return (
+        f"节假日表仅维护至 {span[1]:%Y-%m-%d}（还剩 {max(left, 0)} 天），办理期限晚于该日的申报将"
+        f"无法受理。请系统管理员在“节假日管理”中补充 {span[1].year + 1} 年的放假安排。"
+    )
+
+
 def _not_covered(day: dt.date) -> CalendarNotCovered:
     span = covered_range()
     where = f"（已维护 {span[0]} 至 {span[1]}）" if span else "（节假日表为空）"

@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_POST
+
+from policywindow.core import calendar
 
 from ..access import authenticated
 from ..models import UserSession
@@ -17,6 +20,9 @@ from ..sessions import end_session
 def home(request):
     context = {
         "notice": get_param("general.site_notice"),
+        "calendar_warning": ""
+        if request.user.is_enterprise
+        else calendar.coverage_warning(timezone.localdate()),
         "roles": request.user.roles.all(),
         "session_count": UserSession.objects.filter(user=request.user).count(),
     }

@@ -3,7 +3,7 @@
     make bench
     # or: DATABASE_URL=postgres://postgres@127.0.0.1:5432/policywindow_bench \
     #     .venv/bin/python -m bench.approvals [--levels 1,4,8,16] [--apps 1000000]
-    # a quick sanity run (about a minute and a half): ... -m bench.approvals --apps 20000
+    # a quick sanity run (under two minutes): ... -m bench.approvals --apps 20000
 
 1. **Decisions.** Each client is an approver with their own API token and their own rule,
    whose two-level workflow (初审, then 复审, one 或签 node each) names only them. Before each

@@ -45,11 +45,17 @@ from . import spec as specs
 from .definition import Definition, Node
 from .diagram import render_svg
 from .engine import State
-from .models import InstanceStatus, TaskAttachment, TaskStatus, WorkflowInstance, WorkflowTask
+from .models import (
+    DONE_STATUSES,
+    InstanceStatus,
+    TaskAttachment,
+    TaskStatus,
+    WorkflowInstance,
+    WorkflowTask,
+)
 from .serialize import definition_from_json, state_from_json
 
 DECIDED = (TaskStatus.APPROVED, TaskStatus.REJECTED, TaskStatus.RETURNED)
-DONE_STATUSES = (*DECIDED, TaskStatus.TRANSFERRED, TaskStatus.WITHDRAWN)
 APPROVER_PERMISSION = "approval:task:todo"
 RECENT_DAYS = 30
 _LIST_RELATED = ("application__enterprise", "application__rule", "application__rule_version")

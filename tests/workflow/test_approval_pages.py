@@ -15,9 +15,9 @@ from django.utils import timezone
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.models import Material
 from policywindow.applications.services import intake
+from policywindow.core import paging
 from policywindow.workflow import selectors
 from policywindow.workflow.models import WorkflowTask
-from policywindow.workflow.views import approvals
 from tests.applications.test_intake_factories import (
     all_complete,
     make_case,
@@ -423,7 +423,7 @@ def test_queue_shows_an_any_node_once_with_its_candidates(people, login, make_us
 
 
 def test_todo_pages_continue_in_due_order(people, login, monkeypatch):
-    monkeypatch.setattr(approvals, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     cases = [two_level_case(people) for _ in range(3)]
     for offset, case in enumerate(cases):  # the last case is the most urgent
         WorkflowTask.objects.filter(application=case, assignee=people["a"]).update(

@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from policywindow.core import deadlines
+from policywindow.core import deadlines, ratelimit
 from policywindow.core.deadlines import DeadlineMark
 from policywindow.core.errors import DomainError, NotFound
 from policywindow.core.money import format_yuan
@@ -318,13 +317,7 @@ def _due_date(value: dt.datetime | None) -> dt.date | None:
 
 def _count_lookup(client_ip: str) -> None:
     key = f"applications:public-status:{client_ip or 'unknown'}"
-    cache.add(key, 0, PUBLIC_LOOKUP_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, PUBLIC_LOOKUP_WINDOW_SECONDS)
-        count = 1
-    if count > PUBLIC_LOOKUP_LIMIT:
+    if ratelimit.over_limit(key, PUBLIC_LOOKUP_LIMIT, PUBLIC_LOOKUP_WINDOW_SECONDS):
         minutes = PUBLIC_LOOKUP_WINDOW_SECONDS // 60
         raise TooManyLookups(
             f"查询过于频繁：每 {minutes} 分钟最多查询 {PUBLIC_LOOKUP_LIMIT} 次，请稍后再试"

@@ -4,11 +4,10 @@ the verification page. Files are served only through these permission-checked vi
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +17,8 @@ from django.views.decorators.http import require_POST
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.masking import mask_account
 from policywindow.core.money import to_chinese_capital
-from policywindow.policies.models import Rule
+from policywindow.core.paging import page_of, querystring
+from policywindow.policies.forms import rule_filter_field
 from policywindow.system.access import permission
 from policywindow.system.forms import BootstrapFormMixin
 
@@ -28,33 +28,16 @@ from .models import FundForm
 if TYPE_CHECKING:
     from .verification import Result
 
-PAGE_SIZE = 20
 MAX_UPLOAD_MB = 50
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _page(request: HttpRequest, rows: Any) -> Page:
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _querystring(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 # ---------------------------------------------------------------- cases and issuing
 class CaseFilterForm(BootstrapFormMixin, forms.Form):
     number = forms.CharField(label="申报编号", required=False, max_length=16)
     enterprise = forms.CharField(label="企业名称", required=False, max_length=200)
-    rule = forms.ModelChoiceField(
-        label="政策细则",
-        queryset=Rule.objects.select_related("current").order_by("code"),
-        required=False,
-        empty_label="全部细则",
-        error_messages={"invalid_choice": "所选细则不存在"},
-    )
+    rule = rule_filter_field()
     issued = forms.ChoiceField(label="审批表", required=False, choices=selectors.Issued.CHOICES)
 
     def filters(self) -> selectors.CaseFilter:
@@ -74,12 +57,12 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
 def case_list(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET)
     filters = form.filters()
-    page = _page(request, selectors.eligible_cases(request.user, filters))
+    page = page_of(request, selectors.eligible_cases(request.user, filters))
     context = {
         "form": form,
         "issued": filters.issued,
         "page": page,
-        "querystring": _querystring(request),
+        "querystring": querystring(request),
         "can_create": request.user.has_permission_code("finance:form:create"),
         "max_batch": services.MAX_BATCH,
         "tab": "cases",
@@ -107,7 +90,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- batches
 @permission("finance:form:list")
 def batch_list(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.visible_batches(request.user))
+    page = page_of(request, selectors.visible_batches(request.user))
     context = {"page": page, "querystring": "", "tab": "batches"}
     return render(request, "fundforms/batch_list.html", context)
 

@@ -15,7 +15,7 @@ from policywindow.enterprises.models import Enterprise, Industry, Region
 from policywindow.system.forms import BootstrapFormMixin, DepartmentChoiceField
 
 from . import engine, files, selectors
-from .models import Policy, RequiredItem, RuleVersion
+from .models import Policy, RequiredItem, Rule, RuleVersion
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATE_ERRORS = {"invalid": "请输入正确的日期，格式为 YYYY-MM-DD"}
@@ -289,3 +289,14 @@ def item_initial(item: RequiredItem) -> dict[str, Any]:
     return {
         name: getattr(item, name) for name in RequiredItemForm.base_fields if hasattr(item, name)
     }
+
+
+def rule_filter_field() -> forms.ModelChoiceField:
+    """The "政策细则" filter of list pages: every rule by code, empty for all."""
+    return forms.ModelChoiceField(
+        label="政策细则",
+        queryset=Rule.objects.select_related("current").order_by("code"),
+        required=False,
+        empty_label="全部细则",
+        error_messages={"invalid_choice": "所选细则不存在"},
+    )

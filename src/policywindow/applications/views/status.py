@@ -10,7 +10,7 @@ from django.urls import path
 
 from policywindow.core.errors import NotFound
 from policywindow.core.requestctx import client_ip
-from policywindow.policies.models import Rule
+from policywindow.policies.forms import rule_filter_field
 from policywindow.system.access import permission, public
 from policywindow.system.forms import BootstrapFormMixin
 
@@ -24,13 +24,7 @@ PAGE_SIZE = 20
 class CaseFilterForm(BootstrapFormMixin, forms.Form):
     number = forms.CharField(label="申报编号", required=False, max_length=16)
     enterprise = forms.CharField(label="企业名称", required=False, max_length=200)
-    rule = forms.ModelChoiceField(
-        label="政策细则",
-        queryset=Rule.objects.select_related("current").order_by("code"),
-        required=False,
-        empty_label="全部细则",
-        error_messages={"invalid_choice": "所选细则不存在"},
-    )
+    rule = rule_filter_field()
     status = forms.ChoiceField(label="状态", required=False)
     submitted_from = forms.DateField(
         label="提交日期自",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +18,8 @@ from django.utils import timezone
 from policywindow.applications import transitions
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.core import audit
+from policywindow.applications.notices import tell_applicant
+from policywindow.core import audit, ratelimit
 from policywindow.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from policywindow.notifications.services import notify
 from policywindow.system.models import Status, User
@@ -84,13 +84,7 @@ def file_objection(entry_id: int, data: ObjectionInput, *, client_ip: str) -> Ob
 
 def _count_filing(client_ip: str) -> None:
     key = f"finance:objection:{client_ip or 'unknown'}"
-    cache.add(key, 0, FILING_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, FILING_WINDOW_SECONDS)
-        count = 1
-    if count > FILING_LIMIT:
+    if ratelimit.over_limit(key, FILING_LIMIT, FILING_WINDOW_SECONDS):
         minutes = FILING_WINDOW_SECONDS // 60
         raise TooManyObjections(
             f"提交过于频繁：每 {minutes} 分钟最多提交 {FILING_LIMIT} 次异议，请稍后再试"
@@ -156,14 +150,12 @@ def uphold(actor: User, objection_id: int, note: str) -> Objection:
         runtime.reopen(actor, application, f"公示异议成立：{note}", action="objection_upheld")
         budgets.release(actor, application)
         audit.record("objection.uphold", actor=actor, target=objection, after={"note": note})
-        notify(
-            [application.applicant],
+        tell_applicant(
+            application,
             kind="objection_upheld",
             subject=f"您的申报 {application.number} 因公示异议重新审核",
             body=f"公示期间收到的异议经核查成立：{note}",
-            link=reverse("applications:my_detail", args=[application.pk]),
             dedupe_key=f"objection:{objection.pk}:upheld",
-            sms=True,
         )
     return objection
 

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from policywindow.core.errors import DomainError, ValidationFailed
+from policywindow.core.paging import querystring
 from policywindow.system.access import permission
 
 from .. import exporting, selectors
@@ -28,13 +29,6 @@ def filtered(request: HttpRequest, programme: Programme) -> tuple[TaskFilterForm
     """The filter bar bound to the query string, offering only what the user can see."""
     form = TaskFilterForm(request.GET, choices=selectors.filter_choices(request.user, programme))
     return form, form.filters()
-
-
-def querystring(request: HttpRequest, *, drop: tuple[str, ...] = ("page",)) -> str:
-    query = request.GET.copy()
-    for name in drop:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 def filters_text(form: TaskFilterForm) -> str:

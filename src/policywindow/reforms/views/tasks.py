@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -11,15 +10,14 @@ from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import Conflict, DomainError, ValidationFailed
 from policywindow.core.files import download
+from policywindow.core.paging import page_of, querystring
 from policywindow.system.access import permission
 
 from .. import selectors
 from ..forms import REVIEW_TABS, ReportForm, ReviewForm
 from ..models import ProgressReport, ReformTask, ReportStatus, TaskStatus
 from ..services import reports
-from .programme import filtered, querystring
-
-PAGE_SIZE = 20
+from .programme import filtered
 
 
 def _can(request: HttpRequest, code: str) -> bool:
@@ -32,9 +30,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if current is None:
         return render(request, "reforms/programme_empty.html")
     form, filters = filtered(request, current)
-    page = Paginator(selectors.task_list(request.user, current, filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.task_list(request.user, current, filters))
     marks = selectors.deadline_marks(list(page))
     context = {
         "programme": current,
@@ -167,9 +163,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     tabs = dict(REVIEW_TABS)
     status = request.GET.get("status", ReportStatus.SUBMITTED)
     status = status if status in tabs else ReportStatus.SUBMITTED
-    page = Paginator(selectors.review_queue(request.user, status), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.review_queue(request.user, status))
     context = {
         "page": page,
         "tabs": REVIEW_TABS,

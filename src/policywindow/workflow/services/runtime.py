@@ -24,6 +24,7 @@ from django.utils import timezone
 from policywindow.applications import transitions
 from policywindow.applications.models import Application, SupplementNotice
 from policywindow.applications.models import ApplicationStatus as S
+from policywindow.applications.notices import tell_applicant
 from policywindow.applications.selectors_filing import application_facts
 from policywindow.applications.services.supplement import validated_supplement_items
 from policywindow.core import audit, calendar
@@ -219,10 +220,11 @@ def _attach(task: WorkflowTask, upload: UploadedFile, kind: str) -> TaskAttachme
 
 def approve_many(actor: Any, task_ids: Iterable[int], opinion: str) -> dict[int, str]:
     """Batch approval of 或签 tasks, each in its own transaction: task id -> "" or the error."""
+    task_ids = list(task_ids)
+    modes = dict(WorkflowTask.objects.filter(pk__in=task_ids).values_list("pk", "mode"))
     results: dict[int, str] = {}
     for task_id in task_ids:
-        mode = WorkflowTask.objects.filter(pk=task_id).values_list("mode", flat=True).first()
-        if mode != "any":
+        if modes.get(task_id) != "any":
             results[task_id] = "只有或签任务可以批量审批"
             continue
         try:
@@ -481,14 +483,12 @@ def _finish(case: _Case, status: str, actor: Any) -> None:
     )
     application = case.application
     verdict = "审核通过" if approved else "审核不通过"
-    notify(
-        [application.applicant],
+    tell_applicant(
+        application,
         kind="case_decided",
         subject=f"您的申报 {application.number} {verdict}",
         body=f"“{application.rule_version.title}”的申报已{verdict}，请登录查看详情。",
-        link=reverse("applications:my_detail", args=[application.pk]),
         dedupe_key=f"case:{application.pk}:decided:{case.instance.version}",
-        sms=True,
     )
 
 
@@ -509,14 +509,12 @@ def _pause(case: _Case, actor: Any, reason: str, items: list[dict]) -> None:
     SupplementNotice.objects.create(
         application=application, items=items, comment=reason, issued_by=actor, issued_at=case.now
     )
-    notify(
-        [application.applicant],
+    tell_applicant(
+        application,
         kind="supplement_requested",
         subject=f"您的申报 {application.number} 需要补正材料",
         body=reason,
-        link=reverse("applications:my_detail", args=[application.pk]),
         dedupe_key=f"case:{application.pk}:supplement:{case.instance.version}",
-        sms=True,
     )
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -21,7 +20,8 @@ from policywindow.applications import selectors as cases
 from policywindow.applications.forms import MultipleFileInput
 from policywindow.applications.models import Application
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from policywindow.policies.models import Rule
+from policywindow.core.paging import page_of, querystring
+from policywindow.policies.forms import rule_filter_field
 from policywindow.system.access import permission
 from policywindow.system.forms import BootstrapFormMixin
 from policywindow.system.models import User
@@ -30,32 +30,15 @@ from .. import selectors
 from ..models import WorkflowTask
 from ..services import runtime
 
-PAGE_SIZE = 20
 BATCH_RESULTS = "approval_batch_results"
 MATERIAL_PARTIAL = "workflow/approval_material.html"
 STATS_DEFAULT_DAYS = 30
 SERVICE_ERRORS = (ValidationFailed, Conflict, PermissionDenied)
 
 
-def _page(request: HttpRequest, rows: Any) -> Page:
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _querystring(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 # --------------------------------------------------------------------------- task lists
 class TaskFilterForm(BootstrapFormMixin, forms.Form):
-    rule = forms.ModelChoiceField(
-        label="政策细则",
-        queryset=Rule.objects.select_related("current").order_by("code"),
-        required=False,
-        empty_label="全部细则",
-        error_messages={"invalid_choice": "所选细则不存在"},
-    )
+    rule = rule_filter_field()
     overdue = forms.BooleanField(label="只看已超期", required=False)
 
     def filters(self) -> selectors.TaskFilter:
@@ -71,13 +54,13 @@ def _render_todo(
     request: HttpRequest, *, batch_error: str = "", batch_opinion: str = "", checked=()
 ) -> HttpResponse:
     form = TaskFilterForm(request.GET)
-    page = _page(request, selectors.todo_tasks(request.user, form.filters()))
+    page = page_of(request, selectors.todo_tasks(request.user, form.filters()))
     marks = selectors.task_marks(page)
     context = {
         "form": form,
         "page": page,
         "rows": [(task, marks.get(task.pk), selectors.batchable(task)) for task in page],
-        "querystring": _querystring(request),
+        "querystring": querystring(request),
         "batch_results": request.session.pop(BATCH_RESULTS, None),
         "batch_error": batch_error,
         "batch_opinion": batch_opinion,
@@ -94,19 +77,19 @@ def todo(request: HttpRequest) -> HttpResponse:
 
 @permission("approval:task:done")
 def done(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.done_tasks(request.user))
+    page = page_of(request, selectors.done_tasks(request.user))
     return render(request, "workflow/approval_done.html", {"page": page, "querystring": ""})
 
 
 @permission("approval:queue:list")
 def queue(request: HttpRequest) -> HttpResponse:
     form = TaskFilterForm(request.GET)
-    page = _page(request, selectors.queue_tasks(request.user, form.filters()))
+    page = page_of(request, selectors.queue_tasks(request.user, form.filters()))
     context = {
         "form": form,
         "page": page,
         "rows": selectors.queue_rows(page),
-        "querystring": _querystring(request),
+        "querystring": querystring(request),
     }
     return render(request, "workflow/approval_queue.html", context)
 
@@ -406,7 +389,7 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
 # --------------------------------------------------------------------------- supervision
 @permission("approval:approver:list")
 def approvers(request: HttpRequest) -> HttpResponse:
-    page = _page(request, selectors.approvers(request.user))
+    page = page_of(request, selectors.approvers(request.user))
     loads = selectors.approver_loads(page)
     empty = selectors.ApproverLoad()
     context = {

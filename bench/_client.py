@@ -52,7 +52,7 @@ class _Client:
     ) -> Response:
         """multipart/form-data: ``fields`` as text parts, ``files`` as (field, name, bytes, mime)."""
         boundary = uuid.uuid4().hex
-        body = _multipart(boundary, fields, files)
+        body = multipart(boundary, fields, files)
         content = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         return self.request("POST", path, body, content)
 
@@ -89,7 +89,7 @@ class InProcessClient(_Client):
         return Response(response.status_code, response.content, dict(response.headers))
 
 
-def _multipart(
+def multipart(
     boundary: str, fields: dict[str, str], files: list[tuple[str, str, bytes, str]]
 ) -> bytes:
     parts: list[bytes] = []

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from policywindow.system.access import access_of
+from policywindow.system.bootstrap import ROLE_SPECS
 from policywindow.system.models import Role, User
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,12 @@ EXPECTED: dict[str, str] = {
     "applications:apply_form": "portal:apply:create",
     "applications:apply_supplement": "portal:apply:create",
     "applications:my_list": "portal:application:list",
+    # 法人空间: documents, forms and files of the user's own enterprise only (404 otherwise).
+    "space:index": "portal:space:view",
+    "space:document": "portal:space:view",
+    "space:issue": "portal:space:view",
+    "space:fund_form_pdf": "portal:space:view",
+    "space:fund_form_verification": "portal:space:view",
     # Object-level checks inside: the enterprise's own users, or staff who may read the case.
     "applications:apply_done": AUTH,
     "applications:receipt": AUTH,
@@ -107,6 +114,14 @@ EXPECTED: dict[str, str] = {
     "applications:item_template": AUTH,
     "applications:counter_start": "window:apply:create",
     "applications:counter_form": "window:apply:create",
+    "matching:calculator": "portal:calculator:view",
+    "matching:public_calculator": PUBLIC,
+    "matching:auto_grant": "portal:application:list",
+    "matching:auto_grant_decline": "portal:apply:create",
+    "matching:run_list": "policy:matching:list",
+    "matching:run_start": "policy:matching:run",
+    "matching:run_detail": "policy:matching:list",
+    "matching:run_progress": "policy:matching:list",
     "policies:policy_list": "policy:policy:list",
     "policies:policy_create": "policy:policy:create",
     "policies:policy_detail": "policy:policy:list",
@@ -166,7 +181,23 @@ EXPECTED: dict[str, str] = {
     # The publicity notice and its objection form: no sign-in, nothing private shown.
     "finance:public_publicity": PUBLIC,
     "finance:public_objection": PUBLIC,
+    # 报送财政 and 拨付: batches follow the cases' data scope (as 经费审批表), checked inside.
+    "finance:submission_list": "finance:submission:list",
+    "finance:submission_detail": "finance:submission:list",
+    "finance:submission_submit": "finance:submission:submit",
+    "finance:submission_receive": "finance:submission:receive",
+    "finance:submission_return": "finance:submission:receive",
+    "finance:submission_instructions_csv": "finance:submission:export",
+    "finance:submission_instructions_json": "finance:submission:export",
+    "finance:disbursement_list": "finance:disbursement:list",
+    "finance:disbursement_create": "finance:disbursement:record",
+    "finance:import_upload": "finance:disbursement:import",
+    "finance:import_detail": "finance:disbursement:import",
+    "finance:import_confirm": "finance:disbursement:import",
+    "finance:import_report": "finance:disbursement:import",
     # 改革任务督办: tasks, reports and evidence are also limited to the user's data scope inside.
+    "dashboard:board": "stats:dashboard:view",
+    "dashboard:export": "stats:dashboard:export",
     "reforms:programme": "reform:programme:view",
     "reforms:item_detail": "reform:programme:view",
     "reforms:programme_export": "reform:programme:export",
@@ -187,10 +218,20 @@ EXPECTED: dict[str, str] = {
     "fundforms:batch_create": "finance:form:create",
     "fundforms:batch_detail": "finance:form:list",
     "fundforms:batch_pdf": "finance:form:list",
+    "fundforms:batch_progress": "finance:form:list",
     "fundforms:batch_xlsx": "finance:form:list",
     "fundforms:form_detail": "finance:form:list",
     "fundforms:form_pdf": "finance:form:list",
     "fundforms:verify": "finance:form:verify",
+    "archives:case_list": "finance:archive:list",
+    "archives:archive_list": "finance:archive:list",
+    "archives:archive_create": "finance:archive:archive",
+    "archives:batch_detail": "finance:archive:list",
+    "archives:batch_progress": "finance:archive:list",
+    "archives:download": "finance:archive:download",
+    # The enterprise's own archives; another enterprise's is a 404 inside.
+    "archives:my_list": "portal:archive:list",
+    "archives:my_download": "portal:archive:list",
     # Each user's own inbox; another user's message is a 404 inside.
     "notifications:inbox": AUTH,
     "notifications:open": AUTH,
@@ -198,7 +239,8 @@ EXPECTED: dict[str, str] = {
     "notifications:mark_all_read": AUTH,
 }
 
-ROLES_TRIED = ("sys_admin", "sec_admin", "audit_admin", "window_clerk", "enterprise")
+# Every built-in role, so a grant added to or taken from a role is exercised on every URL.
+ROLES_TRIED = tuple(spec.code for spec in ROLE_SPECS)
 
 
 def _walk(patterns, prefix: str = "", namespace: str = ""):

@@ -5,6 +5,9 @@ policywindow serve         production WSGI server (gunicorn) on 127.0.0.1:8000
 policywindow worker        background task worker (Django Tasks, database backend)
 policywindow migrate       apply database migrations
 policywindow verify-audit  verify the operation log's hash chain
+policywindow backup [--output DIR]          database + uploads + manifest into one archive
+policywindow restore ARCHIVE [--database-url URL] [--media-dir DIR] [--force]
+                           restore into an empty database, then check migrations, counts, audit chain
 policywindow <any manage.py command> ...
 """
 

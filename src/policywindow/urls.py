@@ -15,7 +15,11 @@ urlpatterns = [
     path("", include("policywindow.workflow.urls")),
     path("", include("policywindow.finance.urls")),
     path("", include("policywindow.fundforms.urls")),
+    path("", include("policywindow.archives.urls")),
     path("", include("policywindow.reforms.urls")),
+    path("", include("policywindow.matching.urls")),
+    path("", include("policywindow.space.urls")),
+    path("", include("policywindow.dashboard.urls")),
     path("", include("policywindow.system.urls")),
 ]
 

@@ -58,6 +58,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/policies/{policy_id}"): PUBLIC,
     ("GET", "/rules"): PUBLIC,
     ("GET", "/rules/{code}"): PUBLIC,
+    ("GET", "/finance-submissions"): "finance:submission:list",
+    ("POST", "/finance-submissions"): "finance:submission:submit",
+    ("POST", "/finance-submissions/{submission_id}/receive"): "finance:submission:receive",
+    ("POST", "/finance-submissions/{submission_id}/return"): "finance:submission:receive",
+    (
+        "GET",
+        "/finance-submissions/{submission_id}/payment-instructions",
+    ): "finance:submission:export",
+    ("POST", "/disbursements"): "finance:disbursement:record",
+    ("GET", "/matches"): "portal:calculator:view",
 }
 ROLES_TRIED = ("sys_admin", "sec_admin", "audit_admin", "window_clerk", "reviewer", "enterprise")
 

@@ -59,8 +59,10 @@ def _patch(client: Client, pk: int, answers: dict):
     )
 
 
-def _upload(client: Client, pk: int, *files, item: str = "license"):
-    return client.post(f"/api/v1/applications/{pk}/materials", {"item": item, "files": list(files)})
+def _upload(client: Client, pk: int, *files, item: str = "license", **headers):
+    return client.post(
+        f"/api/v1/applications/{pk}/materials", {"item": item, "files": list(files)}, **headers
+    )
 
 
 def _submit(client: Client, pk: int, key: str | None = KEY):
@@ -116,6 +118,19 @@ def test_upload_checks_the_content_and_attaches(client, rule):
     materials = accepted.json()["materials"]
     assert [m["original_name"] for m in materials] == ["营业执照.pdf"]
     assert accepted.json()["answers"]["license"] == [materials[0]["id"]]
+
+
+def test_a_retried_upload_with_its_key_attaches_the_file_once(client, rule):
+    pk = _create(client).json()["id"]
+    first = _upload(client, pk, upload("营业执照.pdf"), HTTP_IDEMPOTENCY_KEY=KEY)
+    assert first.status_code == 201
+    # The retry is encoded afresh (another multipart boundary): the same fields and file.
+    retry = _upload(client, pk, upload("营业执照.pdf"), HTTP_IDEMPOTENCY_KEY=KEY)
+    assert retry.status_code == 201 and retry["Idempotent-Replayed"] == "true"
+    assert len(retry.json()["materials"]) == 1
+    assert Application.objects.get(pk=pk).materials.count() == 1
+    other = _upload(client, pk, upload("营业执照.pdf", b"%PDF-1.4 other"), HTTP_IDEMPOTENCY_KEY=KEY)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
 
 
 def test_submit_numbers_once_and_a_retry_returns_the_first_result(client, rule):

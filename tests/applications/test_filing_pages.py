@@ -346,6 +346,7 @@ def test_catalog_marks_rules_ruled_out_by_an_exclusion_group(login, member, ente
     assert "与已申报的《国家级小巨人奖励》互斥" in page
 
 
-def test_workbench_greets_an_enterprise_user_with_the_enterprise(login, member, enterprise):
-    page = login(member).get("/").content.decode()
-    assert f"{enterprise.name} · 企业用户" in page
+def test_an_enterprise_user_is_at_home_in_its_space(login, member, enterprise):
+    response = login(member).get("/", follow=True)
+    assert response.redirect_chain == [(reverse("space:index"), 302)]
+    assert enterprise.name in response.content.decode()

@@ -123,7 +123,8 @@ def test_cases_exist_in_every_status_with_their_details(demo):
         S.NOT_ACCEPTED,
         S.APPROVED,
         S.IN_PUBLICITY,
-        S.PUBLICITY_PASSED,
+        S.IN_FINANCE,
+        S.DISBURSED,
     } <= {c.status for c in cases}
     assert 20 <= cases.count() <= 25
     assert all(c.department_id == c.rule.current.lead_department_id for c in cases)
@@ -165,8 +166,8 @@ def test_materials_are_real_pdfs_naming_the_enterprise(demo):
 
 
 def test_a_second_run_creates_nothing(demo):
-    # …, a workflow per rule, …, a budget per rule, two publicity batches.
-    assert demo.created == 8 + 12 + 12 + 50 + 2 + 12 + len(CASES) + 2
+    # …, a workflow per rule, …, a budget per rule, two publicity batches, one batch to finance.
+    assert demo.created == 8 + 12 + 12 + 50 + 2 + 12 + len(CASES) + 2 + 1
     counts = (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count())
     assert load_business_demo() == 0
     assert (Policy.objects.count(), Enterprise.objects.count(), Application.objects.count()) == (
@@ -189,8 +190,9 @@ def test_demo_command_prints_the_summary_after_the_accounts(demo, capsys):
 def test_budgets_hold_the_approved_amounts_and_one_batch_is_in_publicity(demo):
     budgets = Budget.objects.filter(rule__policy__is_demo=True, year=timezone.localdate().year)
     assert budgets.count() == Rule.objects.filter(policy__is_demo=True).count()
+    past_publicity = (S.PUBLICITY_PASSED, S.IN_FINANCE, S.DISBURSED)
     granted = Application.objects.filter(
-        enterprise__is_demo=True, status__in=(S.APPROVED, S.IN_PUBLICITY, S.PUBLICITY_PASSED)
+        enterprise__is_demo=True, status__in=(S.APPROVED, S.IN_PUBLICITY, *past_publicity)
     )
     assert granted.count() == 6
     for budget in budgets:
@@ -198,8 +200,13 @@ def test_budgets_hold_the_approved_amounts_and_one_batch_is_in_publicity(demo):
         assert budget.committed == sum(amounts, Decimal("0")), budget.rule.code
     running = [batch for batch in PublicityBatch.objects.all() if batch.running]
     assert len(running) == 1 and running[0].entries.count() == 2
-    passed = granted.filter(status=S.PUBLICITY_PASSED)
+    passed = granted.filter(status__in=past_publicity)
     assert passed.count() == 2
     for case in passed:  # the timeline reads approval, publicity, then its end
         actions = list(case.events.order_by("occurred_at", "id").values_list("action", flat=True))
-        assert actions[-3:] == ["review_approved", "publicize", "publicity_passed"]
+        start = actions.index("review_approved")
+        assert actions[start : start + 3] == ["review_approved", "publicize", "publicity_passed"]
+    # 报送财政 (payment_loader): the two passed cases submitted, signed for, one of them paid.
+    assert sorted(passed.values_list("status", flat=True)) == [S.DISBURSED, S.IN_FINANCE]
+    paid = Budget.objects.filter(disbursed__gt=0).get()
+    assert paid.disbursed == passed.get(status=S.DISBURSED).approved_amount

@@ -19,7 +19,7 @@ def test_enterprise_user_gets_the_chinese_403_page_for_user_admin(page_for, ente
     expect(page.get_by_test_id("error-message")).to_contain_text("您没有权限访问该页面")
     shot(page, "forbidden")
     page.get_by_role("link", name="返回首页").click()
-    expect(page.locator("h1.pw-title")).to_have_text("工作台")
+    expect(page.locator("h1.pw-title")).to_have_text("法人空间")  # an enterprise user's home
 
 
 PAGES = ["/", "/system/users/", "/system/users/new/", "/account/profile/", "/account/password/"]

@@ -35,7 +35,7 @@ def _fresh_rate_limits():
 @pytest.fixture
 def people(make_department, make_user):
     """The lead department's reviewer and leader, a window clerk, the policy office, an
-    enterprise user, and a chief of another department."""
+    enterprise user, a chief of another department, and a finance officer."""
     tech, trade = make_department("省科技厅"), make_department("省商务厅")
     return SimpleNamespace(
         tech=tech,
@@ -48,4 +48,5 @@ def people(make_department, make_user):
         admin=make_user("zcdx", "policy_admin", real_name="政策兑现处"),
         bureau=make_user("ysj", "bureau_leader", real_name="营商局领导"),
         applicant=make_user("ent", "enterprise", kind="enterprise"),
+        finance=make_user("czt_jb", "finance_officer", real_name="财政厅经办"),
     )

@@ -119,8 +119,10 @@ def approved(make_approved):
 
 @pytest.fixture
 def issued(people, approved):
-    """One batch of one form, issued by the policy administrator."""
+    """One batch of one form, issued by the policy administrator, its files made (as the
+    background task does after the commit)."""
     batch = services.issue_batch(people["admin"], [approved.pk], label="2026年第一批")
+    services.produce_files(batch)
     return batch.forms.get()
 
 

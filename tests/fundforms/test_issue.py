@@ -45,10 +45,9 @@ def test_a_batch_numbers_its_forms_and_freezes_their_content(people, make_approv
     assert forms[0].approved_amount == Decimal("300000.00")
     assert content["demo"] is True and content["issued_by"] == "孙政策"
     assert content["rule"]["code"] == first.rule.code
-    # Files are made at once: every form and the batch are signed and hashed.
-    assert all(f.sha256 and f.pdf for f in forms)
-    batch.refresh_from_db()
-    assert batch.sha256 and batch.pdf and batch.xlsx
+    # The files are left to the background task: none is made while issuing.
+    assert not any(f.sha256 or f.pdf for f in forms)
+    assert (batch.files_total, batch.files_done) == (3, 0) and not batch.sha256
 
 
 def test_the_opinions_are_the_decisions_of_each_node_in_order(issued):

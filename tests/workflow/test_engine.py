@@ -6,6 +6,7 @@ from policywindow.workflow.definition import Definition, DefinitionError, Level,
 from policywindow.workflow.engine import (
     ANY_CANCEL_REASON,
     Approve,
+    Cancel,
     CaseFinished,
     CaseStateError,
     LevelCompleted,
@@ -387,3 +388,16 @@ def test_withdraw_leaves_an_unrelated_parallel_sequence_alone():
     case.do(Withdraw("a#1#u1", "u1"))
     assert case.status_of("b#1#u3") == "open", "撤回不影响同级其他节点的依次审批"
     assert sorted(case.open_ids()) == ["a#1#u1~2", "b#1#u3"]
+
+
+def test_cancel_closes_every_open_task_and_ends_the_case_as_withdrawn():
+    case = Case(flow(level(Node("a", ("u1",)), Node("b", ("u2", "u3"), mode="all"))))
+    case.approve("a#1#u1")
+    case.do(Cancel("企业放弃"))
+    assert case.open_ids() == []
+    assert case.state.status == "withdrawn"
+    assert {case.status_of(t) for t in ("b#1#u2", "b#1#u3")} == {"cancelled"}
+    assert case.status_of("a#1#u1") == "approved", "decisions already taken stay"
+    assert CaseFinished("withdrawn") in case.effects
+    with pytest.raises(CaseStateError, match="只有审核中的案件"):
+        case.do(Cancel("再次撤销"))

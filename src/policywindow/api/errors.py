@@ -13,8 +13,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
@@ -24,6 +27,11 @@ from policywindow.core.views import UNAVAILABLE_MESSAGE, error_response, is_conn
 log = logging.getLogger(__name__)
 
 VALIDATION_MESSAGE = "提交的数据有误，请按提示修改"
+MALFORMED_UPLOAD_MESSAGE = (
+    "上传请求格式不正确：multipart/form-data 请求须带有效的 boundary，文件放在 files 字段中"
+)
+TOO_LARGE_MESSAGE = "请求内容过大，请减少提交的数据或分批上传"
+NUL_MESSAGE = "提交的内容含有空字符（\\u0000），请删除后重试"
 NOT_AUTHENTICATED_MESSAGE = "请先登录，或在请求头 Authorization 中提供有效的访问令牌"
 SERVER_ERROR_MESSAGE = "系统内部错误，已记录日志。请稍后重试或联系系统管理员。"
 
@@ -133,6 +141,23 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, *HTTP_ERRORS[404])
 
 
+def _malformed_request(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A body Django cannot parse (multipart without boundary, too many fields): the client's
+    mistake, not ours."""
+    log.warning("malformed request body in %s %s: %s", request.method, request.path, exc)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(request, 413, "request_too_large", TOO_LARGE_MESSAGE)
+    message = MALFORMED_UPLOAD_MESSAGE if isinstance(exc, MultiPartParserError) else None
+    return error_response(request, 400, "bad_request", message or HTTP_ERRORS[400][1])
+
+
+def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """PostgreSQL refuses NUL in text: a query or body carrying one is bad input, not a bug."""
+    if "NUL" in str(exc):
+        return error_response(request, 400, "bad_request", NUL_MESSAGE)
+    return _unexpected(request, exc)
+
+
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     if is_connection_error(exc):
         log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
@@ -149,6 +174,9 @@ def install(api: NinjaAPI) -> None:
         DomainError: _domain_error,
         HttpError: _http_error,
         Http404: _not_found,
+        MultiPartParserError: _malformed_request,
+        SuspiciousOperation: _malformed_request,
+        DataError: _data_error,
         Exception: _unexpected,
     }
     for exc_class, handler in handlers.items():

@@ -74,7 +74,10 @@ def _document_key_header(operation: Operation) -> None:
 
 
 def request_fingerprint(request: HttpRequest) -> str:
-    """SHA-256 of the body; JSON is canonicalised so key order and spacing do not matter."""
+    """SHA-256 of the body; JSON is canonicalised so key order and spacing do not matter, and
+    multipart by its fields and files (a retry's boundary differs: its content does not)."""
+    if request.content_type == "multipart/form-data":
+        return _multipart_fingerprint(request)
     try:
         canonical = json.dumps(
             json.loads(request.body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -82,6 +85,20 @@ def request_fingerprint(request: HttpRequest) -> str:
     except ValueError:
         canonical = request.body
     return hashlib.sha256(canonical).hexdigest()
+
+
+def _multipart_fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for name, values in sorted(request.POST.lists()):
+        digest.update(json.dumps([name, values], ensure_ascii=False).encode("utf-8"))
+    for field, uploads in sorted(request.FILES.lists()):
+        for upload in uploads:
+            content = hashlib.sha256()
+            for chunk in upload.chunks():
+                content.update(chunk)
+            upload.seek(0)
+            digest.update(json.dumps([field, upload.name, content.hexdigest()]).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _run_once(request: HttpRequest, key: str, produce: Callable[[], HttpResponse]) -> HttpResponse:

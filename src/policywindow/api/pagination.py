@@ -11,11 +11,13 @@ from ninja.pagination import PaginationBase
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Keeps the row offset inside a 64-bit integer: a larger page number was a database error (500).
+MAX_PAGE = 1_000_000
 
 
 class PagePagination(PaginationBase):
     class Input(Schema):
-        page: int = Field(1, ge=1, description="页码，从 1 开始")
+        page: int = Field(1, ge=1, le=MAX_PAGE, description="页码，从 1 开始")
         page_size: int = Field(
             DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="每页条数，最多 100"
         )

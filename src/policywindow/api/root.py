@@ -10,6 +10,8 @@ from ninja import NinjaAPI
 
 from policywindow.applications import api_filing, api_intake
 from policywindow.enterprises import api as enterprises_api
+from policywindow.finance import api as finance_api
+from policywindow.matching import api as matching_api
 from policywindow.policies import api as policies_api
 from policywindow.workflow import api as workflow_api
 
@@ -49,3 +51,5 @@ api.add_router("", enterprises_api.router)
 api.add_router("", api_filing.router)
 api.add_router("", api_intake.router)
 api.add_router("", workflow_api.router)
+api.add_router("", finance_api.router)
+api.add_router("", matching_api.router)

@@ -245,9 +245,11 @@ def save_application(request: HttpRequest, application_id: int, payload: Answers
 @router.post(
     "/applications/{application_id}/materials",
     response={201: ApplicationOut, **ERRORS},
-    summary="上传申报材料（multipart：item 为附件项标识，files 为一个或多个文件）",
+    summary="上传申报材料（multipart：item 为附件项标识，files 为一个或多个文件；"
+    "支持 Idempotency-Key：重试不会重复添加文件）",
 )
 @require("portal:apply:create")
+@idempotent
 def upload_materials(
     request: HttpRequest,
     application_id: int,
@@ -255,7 +257,8 @@ def upload_materials(
     files: File[list[UploadedFile]],
 ):
     application = reads.own_application(request.auth, application_id)
-    return Status(201, filing.add_materials(request.auth, application, item, files))
+    updated = filing.add_materials(request.auth, application, item, files)
+    return Status(201, ApplicationOut.from_orm(updated))
 
 
 @router.post(

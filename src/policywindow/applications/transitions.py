@@ -22,13 +22,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
     S.SUBMITTED: frozenset({S.IN_REVIEW, S.SUPPLEMENT_REQUIRED, S.NOT_ACCEPTED, S.WITHDRAWN}),
     S.SUPPLEMENT_REQUIRED: frozenset({S.SUBMITTED, S.IN_REVIEW, S.WITHDRAWN}),
-    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.SUPPLEMENT_REQUIRED}),
+    # Withdrawn in review only when an enterprise declines a 免申即享 case (matching.grants).
+    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.SUPPLEMENT_REQUIRED, S.WITHDRAWN}),
     S.APPROVED: frozenset({S.IN_PUBLICITY, S.IN_FINANCE}),
     S.IN_PUBLICITY: frozenset({S.PUBLICITY_PASSED, S.OBJECTION}),
     # Back to 公示中 when an objection is dismissed while the period still runs.
     S.OBJECTION: frozenset({S.IN_PUBLICITY, S.PUBLICITY_PASSED, S.IN_REVIEW}),
     S.PUBLICITY_PASSED: frozenset({S.IN_FINANCE}),
-    S.IN_FINANCE: frozenset({S.DISBURSED}),
+    # Back to 公示通过 when finance returns the batch it was submitted in (退回, resubmitted later).
+    S.IN_FINANCE: frozenset({S.DISBURSED, S.PUBLICITY_PASSED}),
     S.DISBURSED: frozenset({S.ARCHIVED}),
     S.NOT_ACCEPTED: frozenset(),
     S.WITHDRAWN: frozenset(),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, AuditEvent
@@ -113,12 +113,15 @@ class ChainReport:
         return self.broken_seq is None
 
 
-def verify_chain(batch_size: int = 2000) -> ChainReport:
-    """Walk the chain in order; name the first record whose link or content is wrong."""
+def verify_chain(batch_size: int = 2000, using: str = DEFAULT_DB_ALIAS) -> ChainReport:
+    """Walk the chain in order; name the first record whose link or content is wrong.
+
+    ``using`` names the database (a restored copy is checked through its own alias).
+    """
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
+    for event in AuditEvent.objects.using(using).order_by("seq").iterator(chunk_size=batch_size):
         if event.seq != expected_seq:
             return ChainReport(
                 checked, expected_seq, f"缺少序号 {expected_seq} 的记录（可能被删除）"
@@ -130,7 +133,7 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
         expected_prev = event.hash
         expected_seq += 1
         checked += 1
-    head = AuditChainHead.objects.filter(id=1).first()
+    head = AuditChainHead.objects.using(using).filter(id=1).first()
     if head and head.last_seq != checked:
         return ChainReport(
             checked,

@@ -1,8 +1,10 @@
 """Uploaded files (DESIGN.md §6): type decided by content, size limits, safe names, served by views.
 
 A file's type is what its first bytes say, never its extension: a text file renamed to
-``.pdf`` is refused. Files are stored under random names below MEDIA_ROOT (outside the web
-root) and sent only by views that have checked permission first.
+``.pdf`` is refused. Content that is dangerous to whoever opens the file later is refused
+too: a PDF with active content (JavaScript, launch actions) and a DOCX/XLSX package that
+expands far beyond its size (a zip bomb). Files are stored under random names below
+MEDIA_ROOT (outside the web root) and sent only by views that have checked permission first.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import re
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -51,6 +54,17 @@ OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK\x03\x04"
 MB = 1024 * 1024
 UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+# A DOCX/XLSX package may unpack to SMALL_UNPACKED, or to MAX_EXPANSION times its size,
+# but never beyond MAX_UNPACKED (a zip bomb expands a thousandfold and more).
+SMALL_UNPACKED = 32 * MB
+MAX_EXPANSION = 200
+MAX_UNPACKED = 256 * MB
+MAX_PACKAGE_ENTRIES = 5000
+# PDF actions that run code or start programs when the document is opened or clicked.
+PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch)(?![A-Za-z0-9_.#-])")
+PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+PDF_MAX_INFLATED = 64 * MB
 
 
 def normalise_types(types: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -118,6 +132,84 @@ def _extension(name: str) -> str:
     return ext.lower() if dot else ""
 
 
+def _pdf_names(data: bytes) -> bytes:
+    """``/J#53`` is ``/JS``: a PDF name may hide its letters behind #xx escapes."""
+    return PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def _inflate(data: bytes) -> bytes | None:
+    """A Flate stream's content (at most PDF_MAX_INFLATED), or None when it is not one."""
+    inflater = zlib.decompressobj()
+    try:
+        content = inflater.decompress(data.lstrip(b"\r\n"), PDF_MAX_INFLATED)
+    except zlib.error:
+        return None
+    return None if inflater.unconsumed_tail else content
+
+
+def _pdf_regions(data: bytes) -> tuple[list[bytes], bool]:
+    """The PDF's text outside streams plus its inflated object streams (where compressed
+    dictionaries live); and whether an object stream could not be read."""
+    regions, position, unreadable = [], 0, False
+    while match := PDF_STREAM.search(data, position):
+        end = data.find(b"endstream", match.end())
+        if end < 0:
+            break
+        regions.append(data[position : match.start()])
+        dictionary = _pdf_names(data[data.rfind(b"obj", 0, match.start()) : match.start()])
+        if b"/ObjStm" in dictionary:
+            inflated = _inflate(data[match.end() : end])
+            unreadable = unreadable or inflated is None
+            regions.append(inflated or b"")
+        position = end + len(b"endstream")
+    regions.append(data[position:])
+    return regions, unreadable
+
+
+def _pdf_problem(upload: UploadedFile, name: str) -> str | None:
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    regions, unreadable = _pdf_regions(data)
+    found = {m.group(1).decode() for r in regions for m in PDF_ACTIVE.finditer(_pdf_names(r))}
+    if found:
+        return (
+            f"文件“{name}”含有脚本或自动执行的动作（{'、'.join(sorted(found))}），"
+            "出于安全原因不予接收。请用“打印为 PDF”或扫描件重新生成后上传"
+        )
+    if unreadable:
+        return (
+            f"文件“{name}”含有无法检查的压缩对象（文件可能已加密），出于安全原因不予接收。"
+            "请取消加密或用“打印为 PDF”重新生成后上传"
+        )
+    return None
+
+
+def _package_problem(upload: UploadedFile, name: str) -> str | None:
+    """A zip bomb: a DOCX/XLSX whose parts unpack far beyond the file's own size."""
+    refused = f"文件“{name}”解压后异常庞大（疑似压缩炸弹），出于安全原因不予接收"
+    try:
+        with zipfile.ZipFile(upload) as package:
+            entries = package.infolist()
+            declared = sum(entry.file_size for entry in entries)
+            limit = min(MAX_UNPACKED, max(SMALL_UNPACKED, MAX_EXPANSION * upload.size))
+            if len(entries) > MAX_PACKAGE_ENTRIES or declared > limit:
+                return refused
+            # Declared sizes can lie; reading stops at them and the CRC check catches the lie.
+            for entry in entries:
+                with package.open(entry) as part:
+                    while part.read(MB):
+                        pass
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError):
+        return f"文件“{name}”已损坏或不是有效的 Office 文件，请重新导出后上传"
+    finally:
+        upload.seek(0)
+    return None
+
+
+CONTENT_CHECKS = {"pdf": _pdf_problem, "docx": _package_problem, "xlsx": _package_problem}
+
+
 def check_file(upload: UploadedFile, *, allowed_types: tuple[str, ...], max_size_mb: int) -> str:
     """The sniffed type key of an acceptable file; a Chinese ``ValidationError`` otherwise."""
     name = clean_original_name(upload.name)
@@ -134,6 +226,9 @@ def check_file(upload: UploadedFile, *, allowed_types: tuple[str, ...], max_size
     # A name that claims another type than the content is refused too: it would be
     # downloaded later under a misleading name.
     if kind in allowed_types and (claimed is None or claimed.key == kind):
+        content_check = CONTENT_CHECKS.get(kind)
+        if content_check and (problem := content_check(upload, name)):
+            raise ValidationError(problem, code="unsafe_content")
         return kind
     allowed = describe_types(allowed_types)
     if kind is not None and kind not in allowed_types:

@@ -20,6 +20,7 @@ from policywindow.system.models import User
 from .case_loader import load_cases
 from .enterprise_loader import MEMBERS, link_members, load_enterprises
 from .finance_loader import load_budgets, load_publicity
+from .payment_loader import load_payments
 from .policy_loader import load_policies
 from .reform_loader import load_reform_demo
 from .workflow_loader import load_workflows
@@ -40,6 +41,7 @@ def load_business_demo() -> int:
     created += load_budgets(users[POLICY_ADMIN])  # before the approvals that draw on them
     created += load_cases(users)
     created += load_publicity(users[POLICY_ADMIN])
+    created += load_payments(users[POLICY_ADMIN], users["czt_officer"])  # 报送财政与拨付
     load_reform_demo()  # 改革任务督办; not part of the 政策兑现 count above
     return created
 

@@ -18,6 +18,7 @@ from policywindow.core import audit
 from policywindow.core.codes import classify_size, normalize_uscc, validate_uscc
 from policywindow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.masking import mask_account
+from policywindow.matching import hooks as matching_hooks
 from policywindow.system.models import Role, Status, User
 from policywindow.system.services import users as user_services
 
@@ -245,6 +246,7 @@ def _update(
     before, old_account = audit_snapshot(locked), locked.bank_account
     problems = _assign(locked, data, References.load())
     _save_checked(locked, problems)
+    transaction.on_commit(lambda: matching_hooks.enterprise_changed(locked.pk))
     after = audit_snapshot(locked)
     account_changed = locked.bank_account != old_account
     if after != before or account_changed:

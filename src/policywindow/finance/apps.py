@@ -9,9 +9,10 @@ class FinanceConfig(AppConfig):
     def ready(self) -> None:
         from policywindow.applications import transitions
         from policywindow.core import audit
+        from policywindow.notifications.models import KIND_LABELS
 
         from . import tasks  # noqa: F401 — registers the end-of-publicity sweep
-        from .labels import AUDIT_LABELS, TIMELINE_LABELS
+        from .labels import AUDIT_LABELS, NOTIFICATION_LABELS, TIMELINE_LABELS
 
         # The publicity steps read on the case timeline and in the operation log alike.
         transitions.ACTION_LABELS.update(TIMELINE_LABELS)
@@ -19,3 +20,4 @@ class FinanceConfig(AppConfig):
             {f"application.{action}": label for action, label in TIMELINE_LABELS.items()}
         )
         audit.ACTION_LABELS.update(AUDIT_LABELS)
+        KIND_LABELS.update(NOTIFICATION_LABELS)

@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from policywindow.core.files import check_file
 from policywindow.policies.models import Rule
 from policywindow.system.forms import BootstrapFormMixin
 
-from .services import objections, publicity
+from .services import disbursements, objections, publicity, submissions
+
+STATEMENT_MAX_MB = 5
 
 
 class MoneyField(forms.CharField):
@@ -101,3 +105,63 @@ class ObjectionDecisionForm(BootstrapFormMixin, forms.Form):
         error_messages={"required": "请填写处理意见"},
         help_text="写明核查情况与理由；将记入办理记录，企业可见。",
     )
+
+
+class PaymentForm(BootstrapFormMixin, forms.Form):
+    amount = MoneyField(
+        label="拨付金额（元）",
+        max_length=24,
+        error_messages={"required": "请填写拨付金额"},
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="须与经费审批表核定金额一致，足额拨付。",
+    )
+    paid_on = forms.DateField(
+        label="支付日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "请填写支付日期", "invalid": "请填写正确的日期"},
+    )
+    voucher = forms.CharField(
+        label="凭证号",
+        max_length=disbursements.MAX_REFERENCE,
+        error_messages={"required": "请填写凭证号"},
+        help_text="国库集中支付凭证号或银行回单号。",
+    )
+    bank_reference = forms.CharField(
+        label="银行流水号", required=False, max_length=disbursements.MAX_REFERENCE
+    )
+
+    def as_payment(self) -> disbursements.Payment:
+        data = self.cleaned_data
+        return disbursements.Payment(
+            data["amount"], data["paid_on"], data["voucher"], data["bank_reference"]
+        )
+
+
+class ReturnForm(BootstrapFormMixin, forms.Form):
+    reason = forms.CharField(
+        label="退回原因",
+        max_length=submissions.MAX_REASON,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": submissions.MAX_REASON}),
+        error_messages={"required": "请填写退回原因"},
+        help_text="写明需政策兑现处更正的问题；批次内办件退回“公示通过”，更正后可重新报送。",
+    )
+
+
+class StatementForm(BootstrapFormMixin, forms.Form):
+    file = forms.FileField(
+        label="拨付回单（Excel）",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+        error_messages={"required": "请选择要导入的 Excel 文件", "empty": "上传的文件是空的"},
+        help_text=(
+            "国库或银行导出的 .xlsx 文件，须有“审批表编号”或“统一社会信用代码”列，"
+            f"以及“金额”“支付日期”“凭证号”列；不超过 {STATEMENT_MAX_MB} MB。"
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            check_file(upload, allowed_types=("xlsx",), max_size_mb=STATEMENT_MAX_MB)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from exc
+        return upload

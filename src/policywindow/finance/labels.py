@@ -1,4 +1,5 @@
-"""Chinese names of the finance steps on the case timeline and in the operation log."""
+"""Chinese names of the finance steps on the case timeline, in the operation log and in the
+inbox."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ TIMELINE_LABELS = {
     "objection": "收到公示异议",
     "objection_upheld": "异议成立，重新审核",
     "objection_dismissed": "异议不成立",
+    "finance_submit": "报送财政",
+    "finance_receive": "财政签收",
+    "finance_return": "财政退回",
+    "disburse": "资金拨付",
 }
 AUDIT_LABELS = {
     "budget.create": "新增预算",
@@ -18,4 +23,17 @@ AUDIT_LABELS = {
     "objection.file": "提出公示异议",
     "objection.uphold": "异议成立",
     "objection.dismiss": "异议不成立",
+    "finance.submit": "报送财政",
+    "finance.receive": "财政签收",
+    "finance.return": "财政退回",
+    "finance.instructions": "导出支付指令",
+    "disbursement.record": "登记拨付",
+    "payment_import.upload": "上传拨付回单",
+    "payment_import.confirm": "拨付回单确认入账",
+}
+NOTIFICATION_LABELS = {
+    "finance_submitted": "财政报送",
+    "finance_received": "财政签收",
+    "finance_returned": "财政退回",
+    "disbursed": "资金拨付",
 }

@@ -192,3 +192,133 @@ class Objection(models.Model):
 
     def __str__(self) -> str:
         return f"异议 #{self.pk}"
+
+
+class FinanceSubmission(models.Model):
+    """A fund-form batch sent to the finance bureau (报送财政), and its receipt (签收) or return.
+
+    A returned batch may be submitted again: the row is reused, ``rounds`` counts the
+    submissions and the last return's reason stays readable."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "待签收"
+        RECEIVED = "received", "已签收"
+        RETURNED = "returned", "已退回"
+
+    batch = models.OneToOneField(
+        "fundforms.FormBatch",
+        on_delete=models.PROTECT,
+        related_name="finance_submission",
+        verbose_name="审批表批次",
+    )
+    status = models.CharField("状态", max_length=10, choices=Status.choices, db_index=True)
+    rounds = models.PositiveSmallIntegerField("报送次数", default=1)
+    submitted_at = models.DateTimeField("报送时间")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="报送人"
+    )
+    received_at = models.DateTimeField("签收时间", null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="签收人",
+    )
+    returned_at = models.DateTimeField("退回时间", null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="退回人",
+    )
+    return_reason = models.TextField("退回原因", blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = verbose_name_plural = "财政报送"
+
+    def __str__(self) -> str:
+        return f"报送 {self.batch}"
+
+
+class PaymentImport(models.Model):
+    """A bank / treasury payment statement (.xlsx) as uploaded: its rows are kept parsed, the
+    reconciliation is computed from them, and confirming records the matched rows once."""
+
+    source_name = models.CharField("文件名", max_length=200)
+    sha256 = models.CharField("文件 SHA-256", max_length=64, db_index=True)
+    rows = models.JSONField("解析的行", default=list)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="导入人"
+    )
+    uploaded_at = models.DateTimeField("上传时间")
+    confirmed_at = models.DateTimeField("确认入账时间", null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="确认人",
+    )
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = verbose_name_plural = "拨付回单导入"
+
+    def __str__(self) -> str:
+        return self.source_name
+
+
+class Disbursement(models.Model):
+    """The payment of one case (拨付), in full: a case is paid once and only once."""
+
+    application = models.OneToOneField(
+        "applications.Application",
+        on_delete=models.PROTECT,
+        related_name="disbursement",
+        verbose_name="申报",
+    )
+    fund_form = models.OneToOneField(
+        "fundforms.FundForm",
+        on_delete=models.PROTECT,
+        related_name="disbursement",
+        verbose_name="经费审批表",
+    )
+    submission = models.ForeignKey(
+        FinanceSubmission, on_delete=models.PROTECT, related_name="disbursements"
+    )
+    budget = models.ForeignKey(
+        Budget, null=True, blank=True, on_delete=models.PROTECT, related_name="disbursements"
+    )
+    amount = models.DecimalField("拨付金额（元）", max_digits=16, decimal_places=2)
+    paid_on = models.DateField("支付日期")
+    voucher = models.CharField("凭证号", max_length=60)
+    bank_reference = models.CharField("银行流水号", max_length=60, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="登记人"
+    )
+    recorded_at = models.DateTimeField("登记时间")
+    source = models.ForeignKey(
+        PaymentImport,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="disbursements",
+        verbose_name="来源导入",
+    )
+    source_line = models.PositiveIntegerField("导入文件行号", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        verbose_name = verbose_name_plural = "拨付记录"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="finance_disbursement_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"拨付 {self.fund_form} {self.amount}"

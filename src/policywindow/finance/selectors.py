@@ -1,7 +1,8 @@
 """Reads of 财政报送: budgets with what is left, cases to publish, publicity batches (staff and
-public) and objections. Data scope is applied here: cases and objections follow the case's
-lead department; budgets are the province's, visible to whoever may open the budget page.
-The public reads return only what a publicity notice shows."""
+public), objections, fund-form batches with their submission to finance, and payments. Data
+scope is applied here: cases and objections follow the case's lead department, batches are
+visible when all their forms are (as 经费审批表); budgets are the province's, visible to
+whoever may open the budget page. The public reads return only what a publicity notice shows."""
 
 from __future__ import annotations
 
@@ -9,16 +10,26 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
+from policywindow.fundforms.models import FormBatch, FundForm
+from policywindow.fundforms.selectors import visible_batches
 from policywindow.policies.models import Rule
 from policywindow.system.datascope import scope_filter
 
-from .models import Budget, Objection, PublicityBatch, PublicityEntry
+from .models import (
+    Budget,
+    Disbursement,
+    FinanceSubmission,
+    Objection,
+    PaymentImport,
+    PublicityBatch,
+    PublicityEntry,
+)
 
 
 # --------------------------------------------------------------------------- budgets
@@ -162,3 +173,103 @@ def objection(user, pk: int) -> Objection:
 
 def other_objections(item: Objection) -> QuerySet[Objection]:
     return item.entry.objections.exclude(pk=item.pk).order_by("filed_at")
+
+
+# --------------------------------------------------------------------------- submissions
+SUBMISSION_FILTERS = (
+    ("", "全部"),
+    ("none", "未报送"),
+    *FinanceSubmission.Status.choices,
+)
+
+
+def submission_batches(user, status: str = "") -> QuerySet[FormBatch]:
+    """Fund-form batches the user may see, newest first, with their submission, totals and
+    how many of their cases are paid."""
+    batches = (
+        visible_batches(user)
+        .select_related("finance_submission")
+        .annotate(
+            paid_count=Count("forms__disbursement"),
+            paid_total=Sum("forms__disbursement__amount"),
+        )
+        .annotate(unpaid_count=F("form_count") - F("paid_count"))
+    )
+    if status == "none":
+        batches = batches.filter(finance_submission__isnull=True)
+    elif status in FinanceSubmission.Status.values:
+        batches = batches.filter(finance_submission__status=status)
+    return batches
+
+
+def submission_batch(user, pk: int) -> FormBatch:
+    return get_object_or_404(submission_batches(user), pk=pk)
+
+
+def submission_of(batch: FormBatch) -> FinanceSubmission | None:
+    return getattr(batch, "finance_submission", None)
+
+
+def batch_rows(batch: FormBatch) -> list[FundForm]:
+    """The batch's forms in order, with their case and payment."""
+    return list(
+        batch.forms.select_related("application", "disbursement__recorded_by").order_by("sequence")
+    )
+
+
+def visible_form(user, pk: int) -> FundForm:
+    return get_object_or_404(
+        FundForm.objects.filter(batch__in=visible_batches(user).values("pk")).select_related(
+            "application__enterprise", "batch__finance_submission", "disbursement"
+        ),
+        pk=pk,
+    )
+
+
+def submissions(user) -> QuerySet[FinanceSubmission]:
+    """Submissions of the batches the user may see (the API's list), newest first."""
+    return (
+        FinanceSubmission.objects.filter(batch__in=visible_batches(user).values("pk"))
+        .select_related("batch", "submitted_by", "received_by")
+        .annotate(
+            form_count=Count("batch__forms", distinct=True),
+            total=Sum("batch__forms__approved_amount"),
+        )
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def submission(user, pk: int) -> FinanceSubmission:
+    return get_object_or_404(submissions(user), pk=pk)
+
+
+# --------------------------------------------------------------------------- disbursements
+def disbursements(user) -> QuerySet[Disbursement]:
+    """Payments of the cases in the user's scope, latest first."""
+    return (
+        Disbursement.objects.filter(application__in=scoped_cases(user).values("pk"))
+        .select_related("application__enterprise", "fund_form", "recorded_by", "source")
+        .order_by("-paid_on", "-id")
+    )
+
+
+def awaiting_payment(user) -> QuerySet[FundForm]:
+    """Forms of received batches whose case waits for its payment, oldest batch first."""
+    return (
+        FundForm.objects.filter(
+            batch__in=visible_batches(user).values("pk"),
+            batch__finance_submission__status=FinanceSubmission.Status.RECEIVED,
+            application__status=S.IN_FINANCE,
+            disbursement__isnull=True,
+        )
+        .select_related("application__enterprise", "batch")
+        .order_by("batch__created_at", "sequence")
+    )
+
+
+def payment_imports() -> QuerySet[PaymentImport]:
+    return PaymentImport.objects.select_related("uploaded_by", "confirmed_by")
+
+
+def payment_import(pk: int) -> PaymentImport:
+    return get_object_or_404(payment_imports(), pk=pk)

@@ -16,5 +16,7 @@ class FundformsConfig(AppConfig):
         from policywindow.applications import transitions
         from policywindow.core import audit
 
+        from . import tasks  # noqa: F401 — registers the sweep of stalled file runs
+
         transitions.ACTION_LABELS.update(TIMELINE_LABELS)
         audit.ACTION_LABELS.update(AUDIT_LABELS)

@@ -46,6 +46,13 @@ class FormBatch(models.Model):
     pdf = models.FileField("汇总表及审批表 PDF", upload_to="fundforms/batches/", blank=True)
     sha256 = models.CharField("PDF 的 SHA-256", max_length=64, blank=True, db_index=True)
     xlsx = models.FileField("汇总表 Excel", upload_to="fundforms/batches/", blank=True)
+    # Progress of the background job that makes the signed PDFs: every form's and the batch's.
+    files_total = models.PositiveIntegerField("签章文件总数", default=0)
+    files_done = models.PositiveIntegerField("已生成文件数", default=0)
+    files_failed = models.PositiveIntegerField("生成失败数", default=0)
+    files_error = models.CharField("最近一次失败原因", max_length=300, blank=True)
+    files_touched_at = models.DateTimeField("生成进度更新时间", null=True, blank=True)
+    files_finished_at = models.DateTimeField("文件生成完成时间", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -56,6 +63,10 @@ class FormBatch(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def files_ready(self) -> bool:
+        return self.files_done >= self.files_total
 
 
 class FundForm(models.Model):

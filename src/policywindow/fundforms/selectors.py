@@ -7,17 +7,22 @@ Excel carry all of them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.selectors import staff_applications
 
 from .models import FormBatch, FundForm
+
+# A run that recorded nothing for this long is shown as waiting for the worker, not working.
+RUNNING_WITHIN = dt.timedelta(minutes=2)
 
 # 公示通过 and every later step: the form is what finance pays on.
 ELIGIBLE_STATUSES = (S.PUBLICITY_PASSED, S.IN_FINANCE, S.DISBURSED, S.ARCHIVED)
@@ -101,3 +106,37 @@ def batch_forms(batch: FormBatch) -> list[FundForm]:
 
 def total_of(forms: list[FundForm]) -> Decimal:
     return sum((form.approved_amount for form in forms), Decimal("0"))
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    """How far the background making of a batch's signed PDFs has come, for its page."""
+
+    total: int
+    done: int
+    failed: int
+    error: str
+    state: str  # ready | failed | running | queued
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)
+
+    @property
+    def polling(self) -> bool:
+        """The page keeps asking while a run may still be going or is still to start."""
+        return self.state in ("running", "queued")
+
+
+def file_progress(batch: FormBatch) -> FileProgress:
+    if batch.files_done >= batch.files_total:
+        state = "ready"
+    elif batch.files_finished_at:
+        state = "failed"
+    elif batch.files_touched_at and timezone.now() - batch.files_touched_at < RUNNING_WITHIN:
+        state = "running"
+    else:
+        state = "queued"
+    return FileProgress(
+        batch.files_total, batch.files_done, batch.files_failed, batch.files_error, state
+    )

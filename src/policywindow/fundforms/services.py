@@ -2,14 +2,16 @@
 
 Issuing is one transaction: the chosen cases are locked and checked, numbers are taken from
 the year's locked sequence, and each form's content is frozen with a timeline line and an
-audit event. The files (signed PDFs, Excel) are made right after the commit — rendering a
-hundred forms must not hold the number sequence (or SQLite's write lock) meanwhile. They depend
-only on the frozen content, so if that step is cut short they are made on the next download,
-identical to what would have been made at once.
+audit event. The files (signed PDFs, Excel) are made by a background task queued when that
+transaction commits — rendering a hundred forms takes some 40 seconds, which must hold neither
+the request nor the number sequence (or SQLite's write lock). They depend only on the frozen
+content, so whoever makes a file — the task, a second run after a worker died, or a download
+that cannot wait — makes the same bytes, and the first one recorded stays (``_save``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -18,7 +20,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.utils import timezone
 
 from policywindow.applications import transitions
@@ -34,16 +36,14 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 100
 MAX_LABEL = 60
+# A run that has not recorded a file for this long is taken for dead and run again.
+STALLED_AFTER = dt.timedelta(minutes=10)
 
 
 def issue_batch(actor: Any, application_ids: Iterable[int], label: str = "") -> FormBatch:
-    """Issue a numbered form for each chosen case, as one batch, then make the signed files."""
-    batch = _issue(actor, sorted(set(application_ids)), label.strip())
-    try:
-        produce_files(batch)
-    except Exception:  # the batch stands; its files are made again on the first download
-        logger.exception("files of batch %s were not produced", batch.number)
-    return batch
+    """Issue a numbered form for each chosen case, as one batch; the signed files are made
+    by the background task ``produce_batch_files``, queued when the batch commits."""
+    return _issue(actor, sorted(set(application_ids)), label.strip())
 
 
 def _issue(actor: Any, ids: list[int], label: str) -> FormBatch:
@@ -80,6 +80,7 @@ def _issue_locked(actor: Any, ids: list[int], label: str) -> FormBatch:
         label=label,
         created_by=actor,
         created_at=now,
+        files_total=len(ids) + 1,  # every form's PDF and the batch's own
     )
     total = Decimal("0")
     for pk, sequence in zip(ids, form_seqs, strict=True):
@@ -91,7 +92,14 @@ def _issue_locked(actor: Any, ids: list[int], label: str) -> FormBatch:
         target=batch,
         after={"number": batch.number, "forms": len(ids), "total": str(total), "label": label},
     )
+    transaction.on_commit(lambda: _enqueue_files(batch.pk))
     return batch
+
+
+def _enqueue_files(batch_id: int) -> None:
+    from .tasks import produce_batch_files  # the task module imports this one
+
+    produce_batch_files.enqueue(batch_id)
 
 
 def _check(ids: list[int], locked: list[Application], cases: dict[int, Application]) -> None:
@@ -143,11 +151,59 @@ def _issue_form(
 # ---------------------------------------------------------------- files
 
 
-def produce_files(batch: FormBatch) -> None:
-    for form in batch.forms.order_by("sequence"):
-        form_file(form)
-    batch_file(batch)
-    batch_workbook(batch)
+def produce_files(batch: FormBatch) -> FormBatch:
+    """Make the batch's missing files: each form's signed PDF, the batch's, then its Excel.
+
+    Only what has no recorded file is made, so a run after one that died part-way finishes
+    the rest and leaves what was made alone. A file that fails is counted and the run goes
+    on; the failure is shown on the batch page and that file is tried again on download.
+    """
+    FormBatch.objects.filter(pk=batch.pk).update(
+        files_failed=0, files_error="", files_finished_at=None, files_touched_at=timezone.now()
+    )
+    for form in batch.forms.filter(sha256="").order_by("sequence"):
+        _attempt(batch, form_file, form)
+    batch.refresh_from_db()
+    if not batch.sha256:
+        _attempt(batch, batch_file, batch)
+    _attempt(batch, batch_workbook, batch)
+    FormBatch.objects.filter(pk=batch.pk).update(files_finished_at=timezone.now())
+    batch.refresh_from_db()
+    return batch
+
+
+def _attempt(batch: FormBatch, produce, record: FundForm | FormBatch) -> None:
+    try:
+        produce(record)
+    except Exception as exc:  # one bad file must not stop the other forms of the batch
+        logger.exception("file of %s in batch %s was not produced", record, batch.number)
+        FormBatch.objects.filter(pk=batch.pk).update(
+            files_failed=F("files_failed") + 1,
+            files_error=f"{record}：{exc}"[:300],
+            files_touched_at=timezone.now(),
+        )
+
+
+def claim_stalled_batches() -> list[int]:
+    """Batches whose file run died part-way (never finished, no file recorded for a while),
+    marked as touched now so that the next sweep leaves them to the run queued for them."""
+    now = timezone.now()
+    since = now - STALLED_AFTER
+    stalled = FormBatch.objects.filter(
+        files_done__lt=F("files_total"), files_finished_at__isnull=True, created_at__lt=since
+    ).exclude(files_touched_at__gte=since)
+    ids = list(stalled.values_list("pk", flat=True))
+    FormBatch.objects.filter(pk__in=ids).update(files_touched_at=now)
+    return ids
+
+
+def _count_files(batch_id: int) -> None:
+    """Record how many of the batch's signed PDFs exist (the progress the batch page shows)."""
+    forms = FundForm.objects.filter(batch_id=batch_id).exclude(sha256="").count()
+    own = FormBatch.objects.filter(pk=batch_id).exclude(sha256="").exists()
+    FormBatch.objects.filter(pk=batch_id).update(
+        files_done=forms + int(own), files_touched_at=timezone.now()
+    )
 
 
 def _sign(pdf: bytes, moment, reason: str) -> bytes:
@@ -219,6 +275,7 @@ def _save(record: Model, name: str, data: bytes, *, restore: bool = False) -> No
     claim = model.objects.filter(pk=record.pk, sha256=digest if restore else "")
     if claim.update(pdf=stored, sha256=digest):
         record.pdf.name, record.sha256 = stored, digest
+        _count_files(record.batch_id if isinstance(record, FundForm) else record.pk)
     else:
         record.pdf.storage.delete(stored)
         record.refresh_from_db(fields=["pdf", "sha256"])

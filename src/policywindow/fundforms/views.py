@@ -105,9 +105,18 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "total": total,
         "total_capital": to_chinese_capital(total),
+        "progress": selectors.file_progress(batch),
         "tab": "batches",
     }
     return render(request, "fundforms/batch_detail.html", context)
+
+
+@permission("finance:form:list")
+def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The batch page's file progress card, polled by htmx until the run is over."""
+    batch = selectors.batch_of(request.user, pk)
+    context = {"batch": batch, "progress": selectors.file_progress(batch)}
+    return render(request, "fundforms/batch_files.html", context)
 
 
 def _download(data: bytes, filename: str, content_type: str, *, inline: bool = False):

@@ -23,7 +23,7 @@ from .models import Policy, RequiredItem, Rule
 router = Router(tags=["政策库"])
 
 
-class RuleRef(Schema):
+class PublishedRuleRef(Schema):
     code: str
     title: str = Field(description="现行版本的细则名称")
 
@@ -44,7 +44,7 @@ class PolicyOut(Schema):
     summary: str
     sizes: list[str] = Field(description="适用企业规模：large/medium/small/micro，空表示不限")
     is_demo: bool = Field(description="演示数据，并非真实政策")
-    rules: list[RuleRef] = Field(description="已发布的细则（申报事项）")
+    rules: list[PublishedRuleRef] = Field(description="已发布的细则（申报事项）")
 
     @staticmethod
     def resolve_rules(policy: Policy) -> list[Rule]:
@@ -99,7 +99,7 @@ class GuideOut(Schema):
     exclusion_group: str = Field(description="互斥组：同组事项同一企业只能享受其一")
 
 
-class ItemOut(Schema):
+class RuleItemOut(Schema):
     key: str
     label: str
     kind: str = Field(
@@ -129,7 +129,7 @@ class ItemOut(Schema):
 
 class RuleDetailOut(RuleOut):
     guide: GuideOut = Field(alias="current", description="申报指南")
-    items: list[ItemOut] = Field(description="要件项（申报表单字段与材料）")
+    items: list[RuleItemOut] = Field(description="要件项（申报表单字段与材料）")
 
     @staticmethod
     def resolve_items(rule: Rule) -> list[RequiredItem]:

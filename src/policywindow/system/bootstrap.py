@@ -276,6 +276,16 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                     {"update": _("绘制工作流"), "publish": _("发布工作流")},
                 ),
             ),
+            # -- matching app: batch matching, 精准推送, 免申即享
+            MenuSpec(
+                "policy.matching",
+                _("政策匹配"),
+                "menu",
+                "matching:run_list",
+                "bullseye",
+                "policy:matching:list",
+                _buttons("policy:matching", "policy.matching", {"run": _("发起匹配")}),
+            ),
         ),
     ),
     MenuSpec(
@@ -332,6 +342,23 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "workflow:stats",
                 "speedometer2",
                 "approval:stats:view",
+            ),
+        ),
+    ),
+    MenuSpec(
+        "stats",
+        _("统计分析"),
+        "directory",
+        icon="bar-chart",
+        children=(
+            MenuSpec(
+                "stats.dashboard",
+                _("数据看板"),
+                "menu",
+                "dashboard:board",
+                "graph-up",
+                "stats:dashboard:view",
+                _buttons("stats:dashboard", "stats.dashboard", {"export": _("导出 Excel")}),
             ),
         ),
     ),
@@ -432,6 +459,37 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "finance:objection:list",
                 _buttons("finance:objection", "finance.objection", {"decide": _("处理异议")}),
             ),
+            # -- finance app: submission to finance (报送财政), disbursement (拨付)
+            MenuSpec(
+                "finance.submission",
+                _("报送签收"),
+                "menu",
+                "finance:submission_list",
+                "send-check",
+                "finance:submission:list",
+                _buttons(
+                    "finance:submission",
+                    "finance.submission",
+                    {
+                        "submit": _("报送财政"),
+                        "receive": _("签收与退回"),
+                        "export": _("导出支付指令"),
+                    },
+                ),
+            ),
+            MenuSpec(
+                "finance.disbursement",
+                _("拨付登记"),
+                "menu",
+                "finance:disbursement_list",
+                "bank",
+                "finance:disbursement:list",
+                _buttons(
+                    "finance:disbursement",
+                    "finance.disbursement",
+                    {"record": _("登记拨付"), "import": _("导入拨付回单")},
+                ),
+            ),
             # -- fundforms app: fund approval forms (经费审批表), verification
             MenuSpec(
                 "finance.forms",
@@ -450,6 +508,20 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "patch-check",
                 "finance:form:verify",
             ),
+            # -- archives app: 归档 of disbursed cases (one zip per case)
+            MenuSpec(
+                "finance.archive",
+                _("办件归档"),
+                "menu",
+                "archives:case_list",
+                "archive",
+                "finance:archive:list",
+                _buttons(
+                    "finance:archive",
+                    "finance.archive",
+                    {"archive": _("归档办件"), "download": _("下载归档包")},
+                ),
+            ),
         ),
     ),
     MenuSpec(
@@ -459,6 +531,14 @@ MENU_TREE: tuple[MenuSpec, ...] = (
         icon="briefcase",
         children=(
             MenuSpec(
+                "portal.space",
+                _("法人空间"),
+                "menu",
+                "space:index",
+                "person-vcard",
+                "portal:space:view",
+            ),
+            MenuSpec(
                 "portal.apply",
                 _("政策申报"),
                 "menu",
@@ -467,12 +547,28 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "portal:apply:create",
             ),
             MenuSpec(
+                "portal.calculator",
+                _("政策计算器"),
+                "menu",
+                "matching:calculator",
+                "calculator",
+                "portal:calculator:view",
+            ),
+            MenuSpec(
                 "portal.mine",
                 _("我的申报"),
                 "menu",
                 "applications:my_list",
                 "folder2-open",
                 "portal:application:list",
+            ),
+            MenuSpec(
+                "portal.archives",
+                _("办结档案"),
+                "menu",
+                "archives:my_list",
+                "archive",
+                "portal:archive:list",
             ),
             MenuSpec(
                 "portal.enterprise",
@@ -597,6 +693,8 @@ POLICY_ADMIN_MENUS = (
     "policy.workflow",
     "policy.workflow.update",
     "policy.workflow.publish",
+    "policy.matching",
+    "policy.matching.run",
     "approval",
     "approval.stats",
 )
@@ -617,12 +715,17 @@ WINDOW_CLERK_MENUS = (
 )
 ENTERPRISE_MENUS = (
     "portal",
+    "portal.space",
     "portal.apply",
+    "portal.calculator",
     "portal.mine",
+    "portal.archives",
     "portal.enterprise",
     "portal.enterprise.update",
 )
 CASE_VIEWER_MENUS = ("window", "window.cases", "enterprise", "enterprise.registry")
+# 数据看板: the bureau sees the province, a department its own data scope.
+DASHBOARD_MENUS = ("stats", "stats.dashboard", "stats.dashboard.export")
 APPROVER_MENUS = (
     "approval",
     "approval.todo",
@@ -662,6 +765,9 @@ REFORM_ADMIN_MENUS = (
 FUNDFORM_VIEWER_MENUS = ("finance", "finance.forms")
 FUNDFORM_FINANCE_MENUS = (*FUNDFORM_VIEWER_MENUS, "finance.verify")
 FUNDFORM_ADMIN_MENUS = (*FUNDFORM_FINANCE_MENUS, "finance.forms.create")
+# 办件归档: the policy office archives disbursed cases; finance and the leaders read and download.
+ARCHIVE_VIEWER_MENUS = ("finance", "finance.archive", "finance.archive.download")
+ARCHIVE_ADMIN_MENUS = (*ARCHIVE_VIEWER_MENUS, "finance.archive.archive")
 
 # 财政报送 (finance app): 政策兑现处 keeps the budgets, publishes approved cases and handles
 # objections; the lead departments' chiefs and leaders decide objections on their cases.
@@ -677,6 +783,20 @@ FINANCE_ADMIN_MENUS = (
 FINANCE_OBJECTION_MENUS = ("finance", "finance.objection", "finance.objection.decide")
 FINANCE_BUDGET_VIEWER_MENUS = ("finance", "finance.budget")
 FINANCE_VIEWER_MENUS = (*FINANCE_BUDGET_VIEWER_MENUS, "finance.publicity", "finance.objection")
+# 报送财政 and 拨付: the policy office submits batches; finance signs for them and pays.
+PAYMENT_VIEWER_MENUS = ("finance", "finance.submission", "finance.disbursement")
+PAYMENT_ADMIN_MENUS = (
+    *PAYMENT_VIEWER_MENUS,
+    "finance.submission.submit",
+    "finance.submission.export",
+)
+PAYMENT_FINANCE_MENUS = (
+    *PAYMENT_VIEWER_MENUS,
+    "finance.submission.receive",
+    "finance.submission.export",
+    "finance.disbursement.record",
+    "finance.disbursement.import",
+)
 
 ROLE_SPECS: tuple[RoleSpec, ...] = (
     RoleSpec(
@@ -708,7 +828,14 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         "政策管理员",
         # 政策兑现处 keeps the province's one policy library for every issuing department.
         "all",
-        (*POLICY_ADMIN_MENUS, *FUNDFORM_ADMIN_MENUS, *FINANCE_ADMIN_MENUS),
+        (
+            *POLICY_ADMIN_MENUS,
+            *FUNDFORM_ADMIN_MENUS,
+            *FINANCE_ADMIN_MENUS,
+            *DASHBOARD_MENUS,
+            *PAYMENT_ADMIN_MENUS,
+            *ARCHIVE_ADMIN_MENUS,
+        ),
         remark="维护政策库、细则与工作流",
     ),
     RoleSpec(
@@ -730,21 +857,26 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         "section_chief",
         "科长",
         "dept",
-        (*SUPERVISOR_MENUS, *REFORM_REPORTER_MENUS, *FINANCE_OBJECTION_MENUS),
+        (*SUPERVISOR_MENUS, *REFORM_REPORTER_MENUS, *FINANCE_OBJECTION_MENUS, *DASHBOARD_MENUS),
         remark="部门审核的复核人",
     ),
     RoleSpec(
         "dept_leader",
         "分管领导",
         "dept_below",
-        (*SUPERVISOR_MENUS, *REFORM_REPORTER_MENUS, *FINANCE_OBJECTION_MENUS),
+        (*SUPERVISOR_MENUS, *REFORM_REPORTER_MENUS, *FINANCE_OBJECTION_MENUS, *DASHBOARD_MENUS),
         remark="部门审核的审批人",
     ),
     RoleSpec(
         "finance_officer",
         "财政人员",
         "all",
-        (*FUNDFORM_FINANCE_MENUS, *FINANCE_BUDGET_VIEWER_MENUS),
+        (
+            *FUNDFORM_FINANCE_MENUS,
+            *FINANCE_BUDGET_VIEWER_MENUS,
+            *PAYMENT_FINANCE_MENUS,
+            *ARCHIVE_VIEWER_MENUS,
+        ),
         remark="财政报送与拨付",
     ),
     RoleSpec(
@@ -757,6 +889,9 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
             *REFORM_VIEWER_MENUS,
             *FUNDFORM_VIEWER_MENUS,
             *FINANCE_VIEWER_MENUS,
+            *DASHBOARD_MENUS,
+            *PAYMENT_VIEWER_MENUS,
+            *ARCHIVE_VIEWER_MENUS,
         ),
         remark="查看全省数据看板",
     ),

@@ -66,7 +66,7 @@ class TaskOut(Schema):
         return TaskStatus(task.status).label
 
 
-class SupplementItemIn(Schema):
+class ReviewSupplementItemIn(Schema):
     key: str = Field(description="需企业补正的要件项标识")
     comment: str = Field(description="补正要求")
 
@@ -79,7 +79,7 @@ class DecisionIn(Schema):
     opinion: str = Field(description="审批意见（必填）")
     approved_amount: Decimal | None = Field(None, description="核定金额，只能调低，调低须说明理由")
     amount_reason: str = Field("", description="核减理由")
-    supplement_items: list[SupplementItemIn] = Field(
+    supplement_items: list[ReviewSupplementItemIn] = Field(
         [], description="退回企业补正（或驳回即补正的节点）时需补正的要件"
     )
 

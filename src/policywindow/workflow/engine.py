@@ -30,7 +30,7 @@ from .definition import Definition, Level, Node, UserId, WorkflowError
 TaskStatus = Literal[
     "open", "approved", "rejected", "returned", "cancelled", "withdrawn", "transferred"
 ]
-CaseStatus = Literal["new", "running", "approved", "rejected", "supplement"]
+CaseStatus = Literal["new", "running", "approved", "rejected", "supplement", "withdrawn"]
 DECIDED: frozenset[str] = frozenset({"approved", "rejected", "returned"})
 
 ANY_CANCEL_REASON = "或签：已由他人审批"
@@ -184,7 +184,15 @@ class Reopen:
     upheld): that level's nodes are opened again in a new round."""
 
 
-Event = Start | Approve | Reject | Return | Resubmit | Transfer | Withdraw | Reopen
+@dataclass(frozen=True)
+class Cancel:
+    """The case leaves review without a decision (the enterprise withdrew it): every open task
+    is cancelled with the reason and the case ends as withdrawn."""
+
+    reason: str
+
+
+Event = Start | Approve | Reject | Return | Resubmit | Transfer | Withdraw | Reopen | Cancel
 
 
 # --------------------------------------------------------------------------- effects
@@ -529,6 +537,14 @@ def _reopen(run: _Run, event: Reopen) -> None:
     run.enter_level(last, None)
 
 
+def _cancel(run: _Run, event: Cancel) -> None:
+    if run.status not in ("running", "supplement"):
+        raise CaseStateError("只有审核中的案件可以撤销审批流程")
+    run.cancel(list(run.state.open_tasks()), event.reason, "cancel")
+    run.supplement_node = None
+    run.finish("withdrawn")
+
+
 def _check_withdrawable(run: _Run, task: Task) -> list[Task]:
     """Return the approval's downstream tasks, or raise why it cannot be withdrawn."""
     if task.status != "approved":
@@ -592,4 +608,5 @@ _HANDLERS = {
     Transfer: _transfer,
     Withdraw: _withdraw,
     Reopen: _reopen,
+    Cancel: _cancel,
 }

@@ -52,6 +52,7 @@ class InstanceStatus(models.TextChoices):
     SUPPLEMENT = "supplement", "待企业补正"
     APPROVED = "approved", "审核通过"
     REJECTED = "rejected", "审核不通过"
+    WITHDRAWN = "withdrawn", "已撤销"
 
 
 class WorkflowInstance(models.Model):

@@ -18,6 +18,8 @@ from ..sessions import end_session
 
 @authenticated
 def home(request):
+    if request.user.is_enterprise and request.user.has_permission_code("portal:space:view"):
+        return redirect("space:index")  # an enterprise user's home is its 法人空间
     context = {
         "notice": get_param("general.site_notice"),
         "calendar_warning": ""

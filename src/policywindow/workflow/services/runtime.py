@@ -85,6 +85,7 @@ _INSTANCE_STATUS = {
     "supplement": InstanceStatus.SUPPLEMENT,
     "approved": InstanceStatus.APPROVED,
     "rejected": InstanceStatus.REJECTED,
+    "withdrawn": InstanceStatus.WITHDRAWN,
 }
 _CONFLICTS = (core.TaskNotOpen, core.CaseStateError, core.WithdrawNotAllowed, core.UnknownTask)
 
@@ -299,6 +300,15 @@ def reopen(actor: Any, application: Application, reason: str, *, action: str) ->
     return application
 
 
+def cancel(actor: Any, application: Application, reason: str) -> None:
+    """The enterprise withdrew a *locked* application under review: every open task is
+    cancelled (it leaves the to-do lists) and the workflow ends as withdrawn. The caller moves
+    the application."""
+    instance = WorkflowInstance.objects.select_for_update().get(application=application)
+    spec = specs.parse(instance.workflow.spec)
+    _apply(_Case(application, instance, spec, timezone.now()), core.Cancel(reason), actor)
+
+
 def in_review_supplement(application: Application) -> bool:
     """Whether the application's 补正 was asked by a reviewer (not by the window)."""
     return WorkflowInstance.objects.filter(
@@ -411,8 +421,8 @@ def _apply(
     if before_case_moves is not None:
         before_case_moves()
     for effect in result.effects:
-        if isinstance(effect, core.CaseFinished):
-            _finish(case, effect.status, actor)
+        if isinstance(effect, core.CaseFinished) and effect.status != "withdrawn":
+            _finish(case, effect.status, actor)  # a withdrawn case is moved by the caller
         elif isinstance(effect, core.SupplementRequested):
             _pause(case, actor, effect.reason, supplement_items or [])
     _notify_assigned(case, opened)
@@ -463,7 +473,7 @@ def _write_instance(case: _Case, state: core.State) -> None:
     instance.status = _INSTANCE_STATUS.get(state.status, InstanceStatus.RUNNING)
     instance.current_level = state.level
     instance.version += 1
-    if state.status in ("approved", "rejected"):
+    if state.status in ("approved", "rejected", "withdrawn"):
         instance.finished_at = case.now
     instance.save()
 

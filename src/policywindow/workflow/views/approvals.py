@@ -4,7 +4,6 @@ approvers and the time-limit statistics. Reads come from ``selectors``, writes f
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -12,7 +11,6 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -27,12 +25,12 @@ from policywindow.system.forms import BootstrapFormMixin
 from policywindow.system.models import User
 
 from .. import selectors
+from ..forms import DecidedPeriodForm
 from ..models import WorkflowTask
 from ..services import runtime
 
 BATCH_RESULTS = "approval_batch_results"
 MATERIAL_PARTIAL = "workflow/approval_material.html"
-STATS_DEFAULT_DAYS = 30
 SERVICE_ERRORS = (ValidationFailed, Conflict, PermissionDenied)
 
 
@@ -401,32 +399,9 @@ def approvers(request: HttpRequest) -> HttpResponse:
     return render(request, "workflow/approval_approvers.html", context)
 
 
-class PeriodForm(BootstrapFormMixin, forms.Form):
-    start = forms.DateField(
-        label="办结日期自",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "请输入正确的日期"},
-    )
-    end = forms.DateField(
-        label="至",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "请输入正确的日期"},
-    )
-
-    def period(self) -> selectors.Period:
-        """The chosen dates; the last 30 days by default, and swapped if given backwards."""
-        self.is_valid()
-        today = timezone.localdate()
-        end = self.cleaned_data.get("end") or today
-        start = self.cleaned_data.get("start") or end - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
-        return selectors.Period(*sorted((start, end)))
-
-
 @permission("approval:stats:view")
 def stats(request: HttpRequest) -> HttpResponse:
-    form = PeriodForm(request.GET)
+    form = DecidedPeriodForm(request.GET)
     period = form.period()
     by_rule, case_total = selectors.case_timeliness(request.user, period)
     by_department, task_total = selectors.task_timeliness(request.user, period)

@@ -1,0 +1,353 @@
+"""Deadline day: hundreds of enterprises filing while approvers and clerks work (issue 8).
+
+    # load test on the shared server's bench database (errors must be zero):
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/policywindow_bench_deadline \\
+        .venv/bin/python -m bench.deadline_day [--enterprises 500 --approvers 50 --clerks 5]
+    # the same load on a throw-away cluster that is crashed after 60 s and started 5 s later:
+    .venv/bin/python -m bench.deadline_day --crash-at 60 --outage 5
+
+The product runs as in production (``policywindow serve``: gunicorn, several workers) on
+PostgreSQL; Locust (``bench/_locustfile.py``) plays 500 enterprises filing and uploading with
+think time, 50 approvers working their to-do lists and 5 clerks accepting. Every acknowledgement
+a client saw is logged and reconciled with the database afterwards: each submission is there
+once with the number the client was given, with its one PDF; each decision the approver saw is
+stored once; every accepted case started its workflow; the audit chain verifies. With
+``--crash-at`` the database is killed (``pg_ctl stop -m immediate``) in the middle of the load
+and started again: while it is down every answer must be the 503 error body (never a 500 or a
+traceback), clients retry with the same ``Idempotency-Key``, and the product must recover by
+itself. Exits non-zero when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._database import database_url, prepare_django, recreate
+from ._report import database_facts, machine, table
+from ._server import serve
+
+BENCH_DB = "policywindow_bench_deadline"
+TRACEBACK_MARKERS = ("Traceback", 'File "/')
+RECOVERY_S = 10
+SERVER_TROUBLE = re.compile(r"WORKER TIMEOUT|Worker \(pid:\d+\) (was sent|exited)")
+
+
+@dataclass
+class Outcome:
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    crash_window: tuple[float, float] | None = None
+    stats: list[dict[str, str]] = field(default_factory=list)
+    server_log: str = ""
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.deadline_day", description=__doc__)
+    parser.add_argument("--enterprises", type=int, default=500)
+    parser.add_argument("--approvers", type=int, default=50)
+    parser.add_argument("--clerks", type=int, default=5)
+    parser.add_argument("--run-time", type=int, default=180, help="seconds of load")
+    parser.add_argument("--spawn-rate", type=float, default=50)
+    parser.add_argument("--think", default="3,10", help="enterprise think time range, seconds")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--crash-at", type=float, help="crash the database after this many s")
+    parser.add_argument("--outage", type=float, default=5, help="seconds the database stays down")
+    parser.add_argument("--output", type=Path, help="write the Markdown report here")
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- set-up (Django, in process)
+
+
+def _plan(args: argparse.Namespace, work: Path) -> Path:
+    """Enterprises, approvers (each with a rule of two levels naming only them) and clerks with
+    API tokens, made through the product's services; written where the Locust users read them."""
+    import datetime as dt
+
+    from policywindow.api.services import issue_token
+
+    from . import _cases
+    from . import _fixtures as fx
+
+    setting = fx.create_setting()
+    admin = _cases.policy_admin()
+    policy = _cases.create_policy(admin, setting.department)
+    approvers = _cases.create_approvers(setting, policy, args.approvers)
+    clerks = [setting.clerk] + [
+        fx._staff(f"bench_ck{n:02d}", f"窗口人员{n:02d}", "window_clerk", setting.department)
+        for n in range(1, args.clerks)
+    ]
+    filers = fx.create_filers(setting, args.enterprises)
+    think_min, think_max = (float(part) for part in args.think.split(","))
+    plan = {
+        "enterprises": [filer.token for filer in filers],
+        "approvers": [approver.token for approver in approvers],
+        "clerks": [
+            issue_token(clerk, name="基准测试", lifetime=dt.timedelta(days=1)).plaintext
+            for clerk in clerks
+        ],
+        "rules": [approver.rule.code for approver in approvers],
+        "answers": fx.ANSWERS,
+        "file_item": fx.FILE_ITEM,
+        "pdf_hex": fx.small_pdf(64).hex(),
+        "think_min": think_min,
+        "think_max": think_max,
+    }
+    path = work / "plan.json"
+    path.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- the load
+
+
+def _locust(args: argparse.Namespace, port: int, plan: Path, work: Path) -> subprocess.Popen:
+    users = args.enterprises + args.approvers + args.clerks
+    locust = Path(sys.executable).with_name("locust")
+    command = [
+        str(locust),
+        "-f",
+        str(Path(__file__).with_name("_locustfile.py")),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(args.spawn_rate),
+        "--run-time",
+        f"{args.run_time}s",
+        "--stop-timeout",
+        "30",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--csv",
+        str(work / "locust"),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "DEADLINE_PLAN": str(plan),
+        "DEADLINE_ACKS": str(work / "acks.jsonl"),
+        "DEADLINE_ENTERPRISES": str(args.enterprises),
+        "DEADLINE_APPROVERS": str(args.approvers),
+        "DEADLINE_CLERKS": str(args.clerks),
+    }
+    log = (work / "locust.log").open("wb")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+
+
+def _crash_later(cluster: Any, at: float, outage: float, outcome: Outcome) -> threading.Thread:
+    def run() -> None:
+        time.sleep(at)
+        down = time.time()
+        cluster.crash()
+        print(f"  database crashed at {at:.0f} s in {time.time() - down:.1f} s", flush=True)
+        time.sleep(outage)
+        starting = time.time()
+        cluster.start()
+        outcome.crash_window = (down, time.time())
+        print(f"  database started again in {time.time() - starting:.1f} s", flush=True)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_load(args: argparse.Namespace, plan: Path, work: Path, cluster: Any) -> Outcome:
+    outcome = Outcome()
+    server_env = {"DB_CONNECT_TIMEOUT": "2"}
+    log = work / "server.log"
+    with serve(workers=args.workers, threads=args.threads, log_path=log, env=server_env) as srv:
+        print(f"Load: {args.enterprises} enterprises, {args.approvers} approvers, "
+              f"{args.clerks} clerks for {args.run_time} s on port {srv.port}", flush=True)  # fmt: skip
+        process = _locust(args, srv.port, plan, work)
+        crasher = _crash_later(cluster, args.crash_at, args.outage, outcome) if cluster else None
+        process.wait(timeout=args.run_time + 180)
+        if crasher:
+            crasher.join()
+    from django.db import connections
+
+    connections.close_all()  # the set-up's connection did not survive a crash
+    outcome.server_log = log.read_text(encoding="utf-8", errors="replace")
+    acks = work / "acks.jsonl"
+    if acks.exists():
+        outcome.acks = [json.loads(line) for line in acks.read_text(encoding="utf-8").splitlines()]
+    stats = work / "locust_stats.csv"
+    if stats.exists():
+        with stats.open(encoding="utf-8") as handle:
+            outcome.stats = list(csv.DictReader(handle))
+    return outcome
+
+
+# ---------------------------------------------------------------- reconciliation
+
+
+def reconcile(outcome: Outcome) -> list[tuple[str, bool]]:
+    """What the clients saw acknowledged, against the database: all there, none twice."""
+    from django.db.models import Count
+
+    from policywindow.applications.models import Application, Material
+    from policywindow.core.audit import verify_chain
+    from policywindow.workflow.models import WorkflowTask
+
+    submitted = {a["application"]: a["number"] for a in outcome.acks if a["kind"] == "submitted"}
+    decided = {a["task"] for a in outcome.acks if a["kind"] == "decided"}
+    accepted = {a["application"] for a in outcome.acks if a["kind"] == "accepted"}
+    stored = dict(Application.objects.filter(pk__in=submitted).values_list("pk", "number"))
+    pdfs = Counter(
+        Material.objects.filter(application_id__in=submitted).values_list(
+            "application_id", flat=True
+        )
+    )
+    tasks = dict(WorkflowTask.objects.filter(pk__in=decided).values_list("pk", "status"))
+    started = set(
+        WorkflowTask.objects.filter(application_id__in=accepted).values_list(
+            "application_id", flat=True
+        )
+    )
+    numbers = Application.objects.exclude(number=None).values("number")
+    doubled = numbers.annotate(n=Count("id")).filter(n__gt=1).count()
+    chain = verify_chain()
+    bad_bodies = [a for a in outcome.acks if a["kind"] in ("outage", "error") and _traceback(a)]
+    checks = [
+        (f"{len(submitted)} acknowledged submissions all stored with the number the client "
+         "was given", stored == submitted),
+        ("each acknowledged submission has exactly its one PDF",
+         all(pdfs[pk] == 1 for pk in submitted)),
+        ("no application number given twice", doubled == 0),
+        (f"{len(decided)} acknowledged decisions all stored as approved",
+         len(tasks) == len(decided) and set(tasks.values()) <= {"approved"}),
+        (f"{len(accepted)} acknowledged acceptances all started their workflow",
+         accepted <= started),
+        ("no answer carried a traceback", not bad_bodies),
+        (f"audit hash chain intact ({chain.checked} events)", chain.ok),
+    ]  # fmt: skip
+    errors = [a for a in outcome.acks if a["kind"] == "error"]
+    checks.append((f"no errors ({len(errors)} seen)", not errors))
+    died = [line for line in outcome.server_log.splitlines() if SERVER_TROUBLE.search(line)]
+    checks.append((f"no server worker died or timed out ({len(died)} log lines)", not died))
+    # Status 0 outside an outage is a keep-alive connection the server closed while idle as
+    # the client reused it (gunicorn's keep-alive is 2 s): retried, counted, not a failure.
+    answered = [a for a in outcome.acks if a["kind"] == "outage" and a["status"]]
+    if outcome.crash_window is None:
+        checks.append((f"no 503 without an outage ({len(answered)} seen)", not answered))
+    else:
+        checks += _outage_checks(answered, outcome.crash_window)
+    return checks
+
+
+def in_window(ack: dict[str, Any], window: tuple[float, float]) -> bool:
+    return window[0] - 1 <= ack["at"] <= window[1] + RECOVERY_S
+
+
+def _outage_checks(
+    answered: list[dict[str, Any]], window: tuple[float, float]
+) -> list[tuple[str, bool]]:
+    """HTTP refusals only while the database was down (and briefly after), all 503 bodies."""
+    late = [a for a in answered if not in_window(a, window)]
+    return [
+        (f"during the outage only 503 answers ({len(answered)})",
+         all(a["status"] == 503 for a in answered)),
+        (f"every 503 is the JSON error body with code service_unavailable ({len(answered)})",
+         all('"service_unavailable"' in a["body"] for a in answered)),
+        (f"recovered by itself within {RECOVERY_S} s of the restart ({len(late)} later refusals)",
+         not late),
+    ]  # fmt: skip
+
+
+def _traceback(ack: dict[str, Any]) -> bool:
+    return any(marker in ack.get("body", "") for marker in TRACEBACK_MARKERS)
+
+
+# ---------------------------------------------------------------- report
+
+
+def _stats_rows(stats: list[dict[str, str]]) -> list[list[object]]:
+    rows = []
+    for row in stats:
+        rows.append(
+            [
+                row["Name"],
+                row["Request Count"],
+                row["Failure Count"],
+                f"{float(row['Requests/s']):.1f}",
+                row["50%"],
+                row["95%"],
+                row["99%"],
+                row["Max Response Time"].split(".")[0],
+            ]
+        )
+    return rows
+
+
+def report(args: argparse.Namespace, outcome: Outcome, checks: list[tuple[str, bool]]) -> str:
+    server = (
+        f"`policywindow serve` (gunicorn) --workers {args.workers} --threads {args.threads}; "
+        f"Locust {args.enterprises + args.approvers + args.clerks} users on the same machine"
+    )
+    facts = machine(database_facts(), server)
+    lines = [table(["", ""], facts), ""]
+    if outcome.crash_window:
+        down, up = outcome.crash_window
+        lines += [f"Database crashed at {args.crash_at:.0f} s, down {up - down:.1f} s.", ""]
+    headers = ["Request", "Count", "Failures", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+    lines += [table(headers, _stats_rows(outcome.stats)), ""]
+    lines += [table(["Check", "Result"], [[name, "ok" if ok else "FAILED"] for name, ok in checks])]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    with ExitStack() as stack:
+        cluster = None
+        if args.crash_at is not None:
+            from ._cluster import ephemeral_cluster
+
+            cluster = stack.enter_context(ephemeral_cluster())
+            url = cluster.url(BENCH_DB)
+        else:
+            url = database_url()
+        print(f"Benchmark database: {url} (dropped, recreated, migrated)", flush=True)
+        recreate(url)
+        work = prepare_django(url)
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        started = time.perf_counter()
+        plan = _plan(args, work)
+        print(f"Setup in {time.perf_counter() - started:.0f} s", flush=True)
+        outcome = _run_load(args, plan, work, cluster)
+        checks = reconcile(outcome)
+        text = report(args, outcome, checks)
+        print("\n" + text)
+        window = outcome.crash_window or (0.0, float("inf"))
+        outages = [a for a in outcome.acks if a["kind"] == "outage"]
+        reconnects = [a for a in outages if not a["status"] and not in_window(a, window)]
+        print(f"  {len(reconnects)} idle keep-alive connections closed by the server (retried)")
+        stray = [a for a in outages if a["status"] and not in_window(a, window)]
+        for ack in stray[:5]:
+            print(f"  refused outside the outage, {ack['at'] - window[0]:+.1f} s from the crash: "
+                  f"{ack['name']} {ack['status']} {ack['body'][:200]}")  # fmt: skip
+        for ack in [a for a in outcome.acks if a["kind"] == "error"][:10]:
+            print(f"  ! {ack['name']}: HTTP {ack['status']} {ack['body'][:200]}")
+        if args.output:
+            args.output.write_text(text + "\n", encoding="utf-8")
+        return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+from .views import urlpatterns
+
+app_name = "dashboard"
+
+__all__ = ["urlpatterns"]

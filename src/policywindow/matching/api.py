@@ -1,0 +1,70 @@
+"""REST API of 政策计算器 (registered in policywindow/api/root.py): the enterprise's matches."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from policywindow.api.schemas import ErrorOut
+from policywindow.api.security import require
+from policywindow.core.errors import NotFound
+from policywindow.enterprises.selectors import enterprise_of
+from policywindow.policies import engine
+
+from . import selectors
+
+router = Router(tags=["政策计算器"])
+
+
+class MatchOut(Schema):
+    rule: str = Field(description="细则编码")
+    title: str
+    policy: str
+    version: int
+    status: str = Field(description="eligible 符合 / ineligible 不符合 / unknown 信息不全")
+    status_label: str
+    expected_amount: str | None = Field(description="预计兑现金额（元，两位小数；仅符合条件时）")
+    failures: list[str] = Field(
+        description="不满足的条件，如“上年研发费用 2,400,000.00 元，低于要求的 …”"
+    )
+    unknowns: list[str] = Field(description="无法判断的原因，如“缺少数据：上年研发费用”")
+    auto_grant: bool = Field(description="免申即享：符合条件的企业由系统自动立案")
+
+
+class MatchesOut(Schema):
+    enterprise: str
+    eligible: int
+    total: int
+    items: list[MatchOut]
+
+
+def _out(match: selectors.Match) -> MatchOut:
+    version = match.version
+    return MatchOut(
+        rule=match.rule.code,
+        title=version.title,
+        policy=match.rule.policy.title,
+        version=version.version,
+        status=match.status,
+        status_label=engine.STATUS_LABELS[match.status],
+        expected_amount=None if match.amount is None else f"{match.amount:.2f}",
+        failures=list(match.failures),
+        unknowns=list(match.unknowns),
+        auto_grant=version.auto_grant,
+    )
+
+
+@router.get("/matches", response={200: MatchesOut, 403: ErrorOut, 404: ErrorOut})
+@require("portal:calculator:view")
+def my_matches(request: HttpRequest) -> MatchesOut:
+    """本企业的政策匹配结果：每项已发布细则是否符合条件、预计兑现金额和不符合的原因。"""
+    enterprise = enterprise_of(request.user)
+    if enterprise is None:
+        raise NotFound("您的账号尚未关联企业，请联系政务服务窗口")
+    matches = selectors.enterprise_matches(enterprise)
+    return MatchesOut(
+        enterprise=enterprise.name,
+        eligible=sum(1 for m in matches if m.eligible),
+        total=len(matches),
+        items=[_out(m) for m in matches],
+    )

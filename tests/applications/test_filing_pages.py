@@ -105,6 +105,16 @@ def test_catalog_tells_an_unlinked_user_why_they_cannot_apply(login, make_user, 
     assert 'data-testid="no-enterprise"' in page and 'data-testid="apply"' not in page
 
 
+def test_a_link_to_start_shows_the_rule_in_the_catalogue_and_makes_nothing(login, member, rule):
+    client = login(member)
+    response = client.get(reverse("applications:apply_start", args=[rule.code]))
+    assert response.status_code == 302
+    assert response.url == f"{reverse('applications:rule_catalog')}?q={rule.code}"
+    assert not Application.objects.exists()
+    page = client.get(response.url).content.decode()
+    assert reverse("applications:apply_start", args=[rule.code]) in page
+
+
 # ---------------------------------------------------------------- the form
 
 

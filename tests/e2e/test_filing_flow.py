@@ -207,7 +207,9 @@ def test_enterprise_files_clerk_returns_for_fix_then_accepts(page_for, cast, sho
     expect(agent.get_by_test_id("window-state")).to_be_visible()
     shot(agent, "rule-guide")
 
-    agent.get_by_test_id("apply-now").click()
+    agent.get_by_test_id("apply-now").click()  # a link: the rule in the catalogue, nothing made
+    expect(agent.get_by_test_id("apply")).to_have_count(1)
+    agent.get_by_test_id("apply").click()
     expect(agent.locator("h1.pw-title")).to_contain_text(RULE_TITLE)
     expect(agent.get_by_test_id("apply-enterprise")).to_have_text(cast.enterprise.name)
     expect(agent.locator("#id_rd_audit")).to_have_value("4000000.00")  # prefilled from 企业信息

@@ -47,7 +47,7 @@ def row(form, amount=None, voucher="GK-1", **fields):
 
 def reconcile(people, rows, **kwargs):
     item = payment_imports.upload(people.finance, "回单.xlsx", workbook(rows, **kwargs))
-    return item, payment_imports.reconcile(item)
+    return item, payment_imports.reconcile(people.finance, item)
 
 
 def outcomes(report) -> dict[int, str]:

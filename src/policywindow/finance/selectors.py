@@ -217,9 +217,14 @@ def batch_rows(batch: FormBatch) -> list[FundForm]:
     )
 
 
+def visible_forms(user) -> QuerySet[FundForm]:
+    """Fund forms in the user's data scope (those of the batches the user may see)."""
+    return FundForm.objects.filter(batch__in=visible_batches(user).values("pk"))
+
+
 def visible_form(user, pk: int) -> FundForm:
     return get_object_or_404(
-        FundForm.objects.filter(batch__in=visible_batches(user).values("pk")).select_related(
+        visible_forms(user).select_related(
             "application__enterprise", "batch__finance_submission", "disbursement"
         ),
         pk=pk,

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from policywindow.core.errors import DomainError, ValidationFailed
@@ -56,6 +57,10 @@ def rule_catalog(request: HttpRequest) -> HttpResponse:
 @permission("portal:apply:create")
 def apply_start(request: HttpRequest, code: str) -> HttpResponse:
     rule = rule_by_code(code)
+    if request.method == "GET":
+        # A link (the public guide's 立即申报, also after signing in) must not create a draft:
+        # it leads to the rule in the catalogue, whose button posts here.
+        return redirect(f"{reverse('applications:rule_catalog')}?{urlencode({'q': rule.code})}")
     enterprise = enterprise_of(request.user)
     if enterprise is None:
         messages.error(request, "您的账号尚未关联企业，请联系窗口工作人员绑定企业后再申报")

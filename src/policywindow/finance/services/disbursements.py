@@ -27,6 +27,7 @@ from policywindow.fundforms.models import FundForm
 from policywindow.system.access import require_permission
 from policywindow.system.models import User
 
+from .. import selectors
 from ..models import Budget, Commitment, Disbursement, FinanceSubmission, PaymentImport
 
 RECORD = "finance:disbursement:record"
@@ -63,9 +64,10 @@ def record_locked(
 ) -> Disbursement:
     """``record`` inside the caller's transaction (the import records many in one)."""
     amount = _checked(payment)
-    form = FundForm.objects.select_related("batch").filter(pk=fund_form_id).first()
+    # The actor's data scope is checked here, so no caller (page, API, import) can pay past it.
+    form = selectors.visible_forms(actor).select_related("batch").filter(pk=fund_form_id).first()
     if form is None:
-        raise NotFound("经费审批表不存在")
+        raise NotFound("经费审批表不存在或不在您的数据范围内")
     submission = _received_submission(form)
     case = Application.objects.select_for_update().get(pk=form.application_id)
     _refuse_paid(form, case)

@@ -28,6 +28,7 @@ from policywindow.fundforms.models import FundForm
 from policywindow.system.access import require_permission
 from policywindow.system.models import User
 
+from .. import selectors
 from ..models import FinanceSubmission, PaymentImport
 from ..statement import StatementRow, read_statement, refuse
 from . import disbursements
@@ -96,9 +97,10 @@ def upload(actor: User, source_name: str, data: bytes) -> PaymentImport:
 
 
 # --------------------------------------------------------------------------- reconcile
-def reconcile(item: PaymentImport) -> Reconciliation:
+def reconcile(actor: User, item: PaymentImport) -> Reconciliation:
+    """Each row against the forms in the actor's data scope (others count as unknown)."""
     rows = [StatementRow.from_json(data) for data in item.rows]
-    forms = _candidates(rows)
+    forms = _candidates(actor, rows)
     by_number = {form.number: form for form in forms}
     seen: dict[int, int] = {}  # form id -> the first line that named it
     report = Reconciliation()
@@ -112,13 +114,12 @@ def reconcile(item: PaymentImport) -> Reconciliation:
     return report
 
 
-def _candidates(rows: list[StatementRow]) -> list[FundForm]:
+def _candidates(actor: User, rows: list[StatementRow]) -> list[FundForm]:
     numbers = {row.form_number for row in rows if row.form_number}
     codes = {row.credit_code for row in rows if row.credit_code}
     return list(
-        FundForm.objects.filter(
-            Q(number__in=numbers) | Q(application__enterprise__credit_code__in=codes)
-        )
+        selectors.visible_forms(actor)
+        .filter(Q(number__in=numbers) | Q(application__enterprise__credit_code__in=codes))
         .select_related("application__enterprise", "batch__finance_submission", "disbursement")
         .order_by("year", "sequence")
     )
@@ -140,14 +141,16 @@ def _find(
     if row.form_number:
         form = by_number.get(row.form_number)
         if form is None:
-            return None, f"系统中没有审批表编号 {row.form_number}"
+            return None, f"系统中没有审批表编号 {row.form_number}，或不在您的数据范围内"
         code = form.application.enterprise.credit_code
         if row.credit_code and row.credit_code != code:
             return None, f"统一社会信用代码 {row.credit_code} 与审批表 {form.number} 的企业不一致"
         return form, ""
     same = [f for f in forms if f.application.enterprise.credit_code == row.credit_code]
     if not same:
-        return None, f"系统中没有统一社会信用代码为 {row.credit_code} 的经费审批表"
+        return None, (
+            f"系统中没有统一社会信用代码为 {row.credit_code} 的经费审批表，或不在您的数据范围内"
+        )
     waiting = [f for f in same if _awaiting(f) and f.pk not in seen]
     if len(waiting) > 1:
         waiting = [f for f in waiting if f.approved_amount == Decimal(row.amount)] or waiting
@@ -209,7 +212,7 @@ def confirm(actor: User, import_id: int) -> Reconciliation:
             raise Conflict(
                 f"该文件已于 {timezone.localtime(item.confirmed_at):%Y-%m-%d %H:%M} 确认入账"
             )
-        matched = reconcile(item).of(Outcome.MATCHED)
+        matched = reconcile(actor, item).of(Outcome.MATCHED)
         if not matched:
             raise refuse("没有可入账的行：请先处理核对报告中的问题")
         _record_all(actor, item, matched)
@@ -226,7 +229,7 @@ def confirm(actor: User, import_id: int) -> Reconciliation:
                 "lines": [r.row.line for r in matched],
             },
         )
-    return reconcile(item)
+    return reconcile(actor, item)
 
 
 def _record_all(actor: User, item: PaymentImport, matched: Iterable[Checked]) -> None:

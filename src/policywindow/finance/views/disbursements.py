@@ -87,7 +87,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @permission("finance:disbursement:import")
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.payment_import(pk)
-    report = payment_imports.reconcile(item)
+    report = payment_imports.reconcile(request.user, item)
     context = {"item": item, "report": report}
     return render(request, "finance/import_detail.html", context)
 
@@ -108,7 +108,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @permission("finance:disbursement:import")
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.payment_import(pk)
-    report = payment_imports.reconcile(item)
+    report = payment_imports.reconcile(request.user, item)
     data = exporting.report_workbook(f"拨付回单核对报告：{item.source_name}", report)
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = content_disposition_header(True, f"核对报告-{item.pk}.xlsx")

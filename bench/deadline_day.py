@@ -271,6 +271,15 @@ def _outage_checks(
     ]  # fmt: skip
 
 
+def _first_server_error(log: str, lines: int = 40) -> str:
+    """The server's log of its first unexpected error (with its traceback), to say why."""
+    found = log.splitlines()
+    for index, line in enumerate(found):
+        if "unexpected error" in line or "Internal Server Error" in line:
+            return "\n".join(found[index : index + lines])
+    return ""
+
+
 def _traceback(ack: dict[str, Any]) -> bool:
     return any(marker in ack.get("body", "") for marker in TRACEBACK_MARKERS)
 
@@ -344,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{ack['name']} {ack['status']} {ack['body'][:200]}")  # fmt: skip
         for ack in [a for a in outcome.acks if a["kind"] == "error"][:10]:
             print(f"  ! {ack['name']}: HTTP {ack['status']} {ack['body'][:200]}")
+        print(_first_server_error(outcome.server_log))
         if args.output:
             args.output.write_text(text + "\n", encoding="utf-8")
         return 0 if all(ok for _, ok in checks) else 1

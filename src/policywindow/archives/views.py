@@ -104,9 +104,10 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission("finance:archive:list")
 def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The batch page's progress card, polled by htmx until the run is over."""
+    """The batch page's progress card and cases, polled by htmx until the run is over."""
     batch = selectors.batch_of(request.user, pk)
-    return render(request, "archives/batch_progress.html", _progress_context(batch))
+    context = {**_progress_context(batch), "rows": selectors.batch_rows(batch)}
+    return render(request, "archives/batch_progress.html", context)
 
 
 def _zip(archive: Archive) -> FileResponse:

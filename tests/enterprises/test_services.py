@@ -149,9 +149,16 @@ def test_editable_fields_are_a_subset_of_the_clerks():
     assert "size" not in services.CLERK_EDITABLE_FIELDS
 
 
-def test_an_update_that_changes_nothing_writes_no_event(clerk, enterprise):
-    services.update_enterprise(clerk, enterprise, {"name": enterprise.name})
+def test_an_update_that_changes_nothing_writes_no_event(
+    clerk, enterprise, django_capture_on_commit_callbacks
+):
+    stamp = Enterprise.objects.get(pk=enterprise.pk).updated_at
+    with django_capture_on_commit_callbacks() as queued:
+        services.update_enterprise(clerk, enterprise, {"name": enterprise.name})
+        services.update_enterprise(clerk, enterprise, {})
     assert not events("enterprise.update").exists()
+    assert Enterprise.objects.get(pk=enterprise.pk).updated_at == stamp, "no write at all"
+    assert queued == [], "no matching run for an unchanged enterprise"
 
 
 def test_update_refuses_taking_another_enterprises_code(clerk, enterprise, make_enterprise):

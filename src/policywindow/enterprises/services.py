@@ -178,10 +178,14 @@ def _all_problems(
     return problems
 
 
-def _save_checked(enterprise: Enterprise, assign_problems: dict[str, list[str]]) -> None:
+def _refuse_problems(enterprise: Enterprise, assign_problems: dict[str, list[str]]) -> None:
     problems = _all_problems(enterprise, assign_problems)
     if problems:
         raise ValidationFailed("企业信息有误，请按提示修改", details=problems)
+
+
+def _save_checked(enterprise: Enterprise, assign_problems: dict[str, list[str]]) -> None:
+    _refuse_problems(enterprise, assign_problems)
     try:
         with transaction.atomic():
             enterprise.save()
@@ -245,21 +249,23 @@ def _update(
     locked = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
     before, old_account = audit_snapshot(locked), locked.bank_account
     problems = _assign(locked, data, References.load())
-    _save_checked(locked, problems)
-    transaction.on_commit(lambda: matching_hooks.enterprise_changed(locked.pk))
-    after = audit_snapshot(locked)
     account_changed = locked.bank_account != old_account
-    if after != before or account_changed:
-        # Two accounts may share their last 4 digits: say so, as the masks look alike.
-        note = "银行账号已变更" if account_changed else ""
-        audit.record(
-            "enterprise.update",
-            actor=actor,
-            target=locked,
-            before=before,
-            after=after,
-            message="；".join(part for part in (message, note) if part),
-        )
+    if audit_snapshot(locked) == before and not account_changed:
+        _refuse_problems(locked, problems)  # bad input is still refused; nothing is written
+        return locked
+    _save_checked(locked, problems)
+    after = audit_snapshot(locked)  # after saving: the size is derived on save
+    transaction.on_commit(lambda: matching_hooks.enterprise_changed(locked.pk))
+    # Two accounts may share their last 4 digits: say so, as the masks look alike.
+    note = "银行账号已变更" if account_changed else ""
+    audit.record(
+        "enterprise.update",
+        actor=actor,
+        target=locked,
+        before=before,
+        after=after,
+        message="；".join(part for part in (message, note) if part),
+    )
     return locked
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from policywindow.core.money import format_yuan, to_chinese_capital, to_yuan
+from policywindow.core.money import format_yuan, percent_of, to_chinese_capital, to_yuan
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,11 @@ def test_yuan_formatting_and_rounding():
         to_yuan(0.1)
     with pytest.raises(ValueError, match="不是有效的金额"):
         to_yuan("一百")
+
+
+def test_percent_of_is_a_decimal_with_one_place_half_up():
+    assert percent_of(Decimal("300000"), Decimal("1000000")) == Decimal("30.0")
+    assert percent_of(Decimal("1"), Decimal("3")) == Decimal("33.3")
+    assert percent_of(Decimal("1"), Decimal("1600")) == Decimal("0.1")  # 0.0625 rounds up
+    assert percent_of(Decimal("5"), Decimal("0")) is None
+    assert isinstance(percent_of(Decimal("2"), Decimal("3")), Decimal)

@@ -77,7 +77,7 @@ def test_amounts_against_the_budgets(province):
         Decimal("450000.50"),
         Decimal("300000.00"),
     )
-    assert board.budget_percent == 30.0
+    assert board.budget_percent == Decimal("30.0")
 
 
 def test_one_week_limit_per_department(province):

@@ -20,6 +20,16 @@ def to_yuan(value: Any) -> Decimal:
         raise ValueError(f"不是有效的金额：{value!r}") from exc
 
 
+TENTH = Decimal("0.1")
+
+
+def percent_of(part: Decimal, total: Decimal) -> Decimal | None:
+    """``part`` as a percentage of ``total`` with one decimal (half up); ``None`` for no total."""
+    if not total:
+        return None
+    return (part * 100 / total).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
 def format_yuan(value: Any, empty: str = "—") -> str:
     """``Decimal("1234567.5")`` -> ``"1,234,567.50 元"``; ``None`` or "" -> ``empty``."""
     if value is None or value == "":

@@ -1,7 +1,7 @@
 """The board's figures as the ECharts script (``static/dashboard/board.js``) reads them.
 
-Money goes to the charts in 万元 as plain numbers (a drawing, not an amount anyone pays);
-the tables and the export keep the exact ``Decimal`` yuan.
+Money goes to the charts in 万元, still ``Decimal`` (``json_script`` writes it as a string,
+which ECharts reads as a number); the tables and the export keep the exact yuan.
 """
 
 from __future__ import annotations
@@ -9,14 +9,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from policywindow.core.money import CENT
+
 from .selectors import STAGES, Board, Tally
 
 TEN_THOUSAND = Decimal("10000")
 TOP_RULES = 12
 
 
-def wan(amount: Decimal) -> float:
-    return float((amount / TEN_THOUSAND).quantize(Decimal("0.01")))
+def wan(amount: Decimal) -> Decimal:
+    return (amount / TEN_THOUSAND).quantize(CENT)
 
 
 def _stacked(rows: list[Tally]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.selectors import deadline_marks
 from policywindow.core.deadlines import DeadlineMark, last_day
+from policywindow.core.money import percent_of
 from policywindow.enterprises.models import Region
 from policywindow.finance.models import Budget
 from policywindow.policies.models import Rule
@@ -155,19 +156,17 @@ class BudgetRow:
         return f"{title or rule.code}（{self.budget.year}）"
 
     @property
-    def committed_percent(self) -> float:
-        total = self.budget.total
-        return round(float(self.budget.committed * 100 / total), 1) if total else 0.0
+    def committed_percent(self) -> Decimal:
+        return percent_of(self.budget.committed, self.budget.total) or ZERO
 
     @property
-    def disbursed_percent(self) -> float:
-        total = self.budget.total
-        return round(float(self.budget.disbursed * 100 / total), 1) if total else 0.0
+    def disbursed_percent(self) -> Decimal:
+        return percent_of(self.budget.disbursed, self.budget.total) or ZERO
 
     @property
-    def pending_percent(self) -> float:
+    def pending_percent(self) -> Decimal:
         """Committed but not yet paid, in % of the total (the bar's second segment)."""
-        return round(self.committed_percent - self.disbursed_percent, 1)
+        return self.committed_percent - self.disbursed_percent
 
 
 @dataclass(frozen=True)
@@ -214,9 +213,8 @@ class Board:
         return sum((row.budget.disbursed for row in self.budgets), ZERO)
 
     @property
-    def budget_percent(self) -> float | None:
-        total = self.budget_total
-        return round(float(self.budget_committed * 100 / total), 1) if total else None
+    def budget_percent(self) -> Decimal | None:
+        return percent_of(self.budget_committed, self.budget_total)
 
 
 # --------------------------------------------------------------------------- queries

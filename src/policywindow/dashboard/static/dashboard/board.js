@@ -10,6 +10,8 @@
   var axisLabel = { color: "#475467" };
   var split = { lineStyle: { color: "#eef0f4" } };
   var charts = [];
+  // Amounts arrive as exact decimal strings (money is never a float on the server).
+  var amounts = function (list) { return list.map(Number); };
 
   function base(extra) {
     var option = {
@@ -42,7 +44,7 @@
     month: function () {
       var series = stackSeries(data.month, false);
       series.push({ name: "核定金额（万元）", type: "line", yAxisIndex: 1, symbolSize: 6,
-                    itemStyle: { color: colour("amount") }, data: data.month.approved_amount });
+                    itemStyle: { color: colour("amount") }, data: amounts(data.month.approved_amount) });
       return base({
         xAxis: { type: "category", data: data.month.labels, axisLabel: axisLabel, axisTick: { show: false } },
         yAxis: [
@@ -78,7 +80,7 @@
         series: [
           { name: "申报", type: "bar", barMaxWidth: 22, itemStyle: { color: colour("review") }, data: data.city.total },
           { name: "通过", type: "bar", barMaxWidth: 22, itemStyle: { color: colour("paid") }, data: data.city.approved },
-          { name: "核定金额（万元）", type: "line", yAxisIndex: 1, symbolSize: 6, itemStyle: { color: colour("amount") }, data: data.city.approved_amount }
+          { name: "核定金额（万元）", type: "line", yAxisIndex: 1, symbolSize: 6, itemStyle: { color: colour("amount") }, data: amounts(data.city.approved_amount) }
         ]
       });
     },
@@ -92,7 +94,7 @@
         xAxis: { type: "value", name: "万元", axisLabel: axisLabel, splitLine: split },
         yAxis: { type: "category", inverse: true, data: block.labels, axisTick: { show: false },
                  axisLabel: { color: "#344054", width: 180, overflow: "truncate" } },
-        series: [part("已拨付", "paid", block.disbursed), part("已核定未拨付", "passed", block.committed), part("剩余", "closed", block.left)]
+        series: [part("已拨付", "paid", amounts(block.disbursed)), part("已核定未拨付", "passed", amounts(block.committed)), part("剩余", "closed", amounts(block.left))]
       });
     },
     timeliness: function () {

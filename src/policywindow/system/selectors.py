@@ -117,3 +117,18 @@ def roles_for_kind(kind: str) -> QuerySet[Role]:
     return Role.objects.filter(
         status=Status.ENABLED, for_enterprise=(kind == User.Kind.ENTERPRISE)
     ).order_by("order")
+
+
+def users_with_permission(code: str, *, department_id: int | None = None) -> QuerySet[User]:
+    """Who is told: the active staff whose enabled roles grant a permission code (optionally
+    in one department)."""
+    users = User.objects.filter(
+        is_active=True,
+        kind=User.Kind.STAFF,
+        roles__status=Status.ENABLED,
+        roles__menus__status=Status.ENABLED,
+        roles__menus__permission=code,
+    )
+    if department_id is not None:
+        users = users.filter(department_id=department_id)
+    return users.distinct()

@@ -23,9 +23,9 @@ from policywindow.core.errors import Conflict, NotFound, ValidationFailed
 from policywindow.fundforms.models import FormBatch
 from policywindow.fundforms.selectors import visible_batches
 from policywindow.notifications.services import notify
-from policywindow.reforms.services.people import users_with_permission
 from policywindow.system.access import require_permission
 from policywindow.system.models import User
+from policywindow.system.selectors import users_with_permission
 
 from .. import exporting
 from ..models import FinanceSubmission

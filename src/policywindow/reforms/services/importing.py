@@ -22,12 +22,12 @@ from policywindow.core.calendar import SHANGHAI, working_day_deadline
 from policywindow.core.errors import ValidationFailed
 from policywindow.notifications.services import notify
 from policywindow.system.models import Department, Status, User
+from policywindow.system.selectors import users_with_permission
 from policywindow.system.services.departments import save_department
 
 from .. import table
 from ..models import ItemDepartment, Programme, ReformItem, ReformTask, Scope
 from ..table import LineProblem, ParsedItem, ParsedTable, TableRejected
-from .people import users_with_permission
 
 MAX_DAYS = 500
 REPORT_PERMISSION = "reform:task:report"

@@ -35,6 +35,7 @@ from policywindow.core.files import (
 from policywindow.notifications.services import notify
 from policywindow.system.access import require_permission
 from policywindow.system.models import User
+from policywindow.system.selectors import users_with_permission
 
 from .. import selectors
 from ..models import (
@@ -46,7 +47,6 @@ from ..models import (
     ReportStatus,
     TaskStatus,
 )
-from .people import users_with_permission
 
 REPORT_PERMISSION = "reform:task:report"
 REVIEW_PERMISSION = "reform:report:review"

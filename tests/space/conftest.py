@@ -31,18 +31,10 @@ from tests.applications.test_intake_factories import (
     make_member,
     make_version,
 )
-
-
-@pytest.fixture(scope="session")
-def signing_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("space-signing-keys")
-
-
-@pytest.fixture(autouse=True)
-def _signing_key_in_scratch(settings, signing_dir):
-    settings.POLICYWINDOW_SIGNING_DIR = signing_dir
-    settings.POLICYWINDOW_SIGNING_PKCS12 = ""
-    settings.POLICYWINDOW_SIGNING_TRUSTED_CERTS = []
+from tests.fundforms.conftest import (  # noqa: F401  one signing key in scratch, as there
+    _signing_key_in_scratch,
+    signing_dir,
+)
 
 
 @dataclass

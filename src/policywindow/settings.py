@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "policywindow.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF: its check is the first to read request.POST (and so parse uploads) on pages.
+    "policywindow.core.middleware.RejectTraversalUploadNamesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "policywindow.core.middleware.RejectNulInQueryMiddleware",

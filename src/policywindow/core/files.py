@@ -10,6 +10,7 @@ MEDIA_ROOT (outside the web root) and sent only by views that have checked permi
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import uuid
 import zipfile
@@ -125,6 +126,47 @@ def clean_original_name(name: str | None) -> str:
         stem, dot, ext = base.rpartition(".")
         base = f"{stem[: 190 - len(ext)]}.{ext}" if dot and len(ext) <= 10 else base[:200]
     return base or "未命名文件"
+
+
+PATH_SEPARATOR = re.compile(r"[\\/]")
+CONTROL_CHAR = re.compile(r"[\x00-\x1f\x7f]")
+SHOWN_NAME_LIMIT = 120
+
+
+def climbs_directories(name: str) -> bool:
+    """Whether a file name holds a ``..`` path segment (``../``, ``..\\``, ``a/..``).
+
+    Checked on the name exactly as sent, after HTML unescaping (Django's parser unescapes
+    ``&#46;&#46;/`` to ``../``) and with invisible characters removed (``.\\u200b./``).
+    """
+    unescaped = html.unescape(name)
+    visible = "".join(char for char in unescaped if char.isprintable())
+    return any(
+        segment.strip() == ".."
+        for candidate in (name, unescaped, visible)
+        for segment in PATH_SEPARATOR.split(candidate)
+    )
+
+
+def traversal_in_file_name(name: str) -> bool:
+    """Whether an upload's file name tries path traversal, so the upload is refused.
+
+    A ``..`` segment, or control characters together with a path separator: no browser
+    sends those, they only serve to disguise a path. A plain full path
+    (``C:\\Users\\…\\营业执照.pdf`` from old browsers, ``/var/www/x.pdf``) is no attempt:
+    its directory part is dropped and the file accepted.
+    """
+    unescaped = html.unescape(name)
+    disguised = bool(PATH_SEPARATOR.search(unescaped) and CONTROL_CHAR.search(unescaped))
+    return disguised or climbs_directories(name)
+
+
+def shown_file_name(name: str) -> str:
+    """A file name fit for a message: invisible characters as ``\\uXXXX``, shortened."""
+    shown = "".join(
+        char if char.isprintable() else f"\\u{ord(char):04x}" for char in html.unescape(name)
+    )
+    return shown if len(shown) <= SHOWN_NAME_LIMIT else f"{shown[: SHOWN_NAME_LIMIT - 1]}…"
 
 
 def _extension(name: str) -> str:

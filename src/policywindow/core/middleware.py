@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.utils import translation
+import logging
+from types import MethodType
 
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.utils import translation
+from django.utils.datastructures import ImmutableList
+
+from .files import climbs_directories, shown_file_name, traversal_in_file_name
 from .requestctx import client_ip, reset_current_ip, set_current_ip
+
+log = logging.getLogger(__name__)
 
 
 class RequestContextMiddleware:
@@ -69,3 +78,87 @@ def _query_items(request):
     for key, values in request.GET.lists():
         for value in values:
             yield key, value
+
+
+TRAVERSAL_NAME_MESSAGE = "文件名“{name}”含有路径跳转（..），不能上传；请将文件改名后重新上传"
+DISGUISED_PATH_MESSAGE = (
+    "文件名“{name}”在路径中夹带控制字符（疑似路径跳转），不能上传；请将文件改名后重新上传"
+)
+
+
+class TraversalFileName(MultiPartParserError):
+    """An upload's file name tries path traversal. A MultiPartParserError, so Django marks
+    the body as unparseable (request.POST stays empty) and answers 400 wherever it escapes."""
+
+    def __init__(self, file_name: str):
+        super().__init__("upload file name tries path traversal")
+        self.file_name = file_name
+
+    @property
+    def message(self) -> str:
+        template = (
+            TRAVERSAL_NAME_MESSAGE if climbs_directories(self.file_name) else DISGUISED_PATH_MESSAGE
+        )
+        return template.format(name=shown_file_name(self.file_name))
+
+
+class TraversalRefusingMultiPartParser(MultiPartParser):
+    """Django's parser, except that a traversal name is refused instead of cut to its last
+    segment: Django strips the directory part before any of our code sees the name."""
+
+    def sanitize_file_name(self, file_name: str) -> str | None:
+        if traversal_in_file_name(file_name):
+            raise TraversalFileName(file_name)
+        return super().sanitize_file_name(file_name)
+
+    IE_sanitize = sanitize_file_name
+
+
+def _parse_file_upload(request: HttpRequest, META: dict, post_data) -> tuple:
+    """HttpRequest.parse_file_upload (Django 5.2) with the refusing parser."""
+    request.upload_handlers = ImmutableList(
+        request.upload_handlers,
+        warning="You cannot alter upload handlers after the upload has been processed.",
+    )
+    parser = TraversalRefusingMultiPartParser(
+        META, post_data, request.upload_handlers, request.encoding
+    )
+    try:
+        return parser.parse()
+    except TraversalFileName as exc:
+        request._traversal_refusal = exc
+        raise
+
+
+class RejectTraversalUploadNamesMiddleware:
+    """An upload whose file name tries path traversal is refused with 400 and a Chinese message.
+
+    The body is still parsed lazily, where Django would (CsrfViewMiddleware, the view, the
+    API's parameters), so nothing is read early and other body errors answer as before. The
+    refusal may surface as an exception anywhere below, which Django or the API turns into
+    its generic 400; this middleware answers with the real reason instead. Registered before
+    CsrfViewMiddleware, whose check is the first to read request.POST on pages.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.content_type == "multipart/form-data":
+            request.parse_file_upload = MethodType(_parse_file_upload, request)
+        try:
+            response = self.get_response(request)
+        except TraversalFileName as exc:  # only when an inner layer lets it escape
+            request._traversal_refusal = exc
+        refusal = getattr(request, "_traversal_refusal", None)
+        if refusal is None:
+            return response
+        log.warning(
+            "upload refused, path traversal in file name %r: %s %s",
+            refusal.file_name,
+            request.method,
+            request.path,
+        )
+        from .views import error_response  # views import the access layer, loaded later
+
+        return error_response(request, 400, "bad_request", refusal.message)

@@ -20,14 +20,11 @@ e2e: $(STAMP) $(ASSETS)  ## only the browser tests (headless Chromium)
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
 # Benchmarks need PostgreSQL; the database is dropped and recreated, so its name must contain
-# "bench". Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS='--levels 1,8'.
+# "bench". Pass options with BENCH_ARGS, e.g. make bench BENCH_ARGS=--quick (small sizes, no docs).
 BENCH_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/policywindow_bench)
 
-bench: $(STAMP)  ## every benchmark under bench/ on PostgreSQL (results: docs/benchmarks.md)
-	@for module in bench/[!_]*.py; do \
-		echo "== bench.$$(basename $$module .py)"; \
-		DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench.$$(basename $$module .py) $(BENCH_ARGS) || exit 1; \
-	done
+bench: $(STAMP)  ## every benchmark on PostgreSQL, results written into docs/benchmarks.md
+	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -41,8 +38,8 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
 # Reinstall only when the dependency list changes, so a second `make demo` starts fast.
-$(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+$(STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
 $(ASSETS): package.json package-lock.json

@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import hashlib
 import io
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -92,8 +93,16 @@ def document_id(seed: str) -> bytes:
     return hashlib.sha256(seed.encode()).digest()[:16]
 
 
+# fontTools stamps every subset font it writes with the current time unless SOURCE_DATE_EPOCH
+# (the reproducible-builds convention) is set, and current WeasyPrint releases let it. A fixed
+# stamp keeps a form rendered again byte-identical to the stored one and its recorded SHA-256.
+FONT_TIMESTAMP = "1767225600"  # 2026-01-01T00:00:00Z
+
+
 def _html_pdf(html: str, identifier_seed: str) -> bytes:
     from weasyprint import HTML  # heavy; loaded on the first document, not at every start-up
+
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP
 
     return HTML(string=html).write_pdf(pdf_identifier=document_id(identifier_seed))
 

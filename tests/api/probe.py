@@ -41,6 +41,15 @@ def db_down(request):
     raise OperationalError('connection to server at "127.0.0.1", port 5432 failed')
 
 
+@probe.get("/db-down-then-error")
+@public
+def db_down_then_error(request):
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        raise RuntimeError("cleanup after the lost connection failed")  # noqa: B904
+
+
 @probe.get("/model-invalid")
 @public
 def model_invalid(request):

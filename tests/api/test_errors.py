@@ -109,6 +109,12 @@ def test_unexpected_error_is_logged_not_shown(caplog):
 def test_database_connection_error_is_503():
     response = Client().get("/api/probe/db-down")
     assert_error(response, 503, "service_unavailable")
+
+
+@pytest.mark.urls("tests.api.probe")
+def test_an_error_raised_while_handling_a_lost_connection_is_503_too():
+    response = Client().get("/api/probe/db-down-then-error")
+    assert_error(response, 503, "service_unavailable")
     assert response["Retry-After"] == "10"
 
 

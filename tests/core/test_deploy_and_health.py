@@ -80,3 +80,21 @@ def test_database_down_gives_503_everywhere(tmp_path):
     assert status == 503 and "数据库暂时不可用" in body and "Traceback" not in body
     status, body = out["api"]
     assert status == 503 and json.loads(body)["code"] == "service_unavailable"
+
+
+def test_a_connection_error_is_found_behind_the_errors_it_caused():
+    from django.db import OperationalError
+
+    from policywindow.core.views import is_connection_error
+
+    lost = OperationalError("consuming input failed: server closed the connection unexpectedly")
+    caused = RuntimeError("rollback failed")
+    caused.__context__ = lost
+    unrelated = RuntimeError("a bug")
+    unrelated.__context__ = ValueError("another bug")
+    cyclic = RuntimeError("cycle")
+    cyclic.__context__ = cyclic
+    assert is_connection_error(lost) and is_connection_error(caused)
+    assert not is_connection_error(unrelated)
+    assert not is_connection_error(cyclic)
+    assert not is_connection_error(OperationalError("division by zero"))

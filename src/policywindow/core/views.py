@@ -43,6 +43,18 @@ def error_response(
 
 
 def is_connection_error(exc: BaseException | None) -> bool:
+    """Whether the database was unreachable: the error itself, or an error it led to (a lost
+    connection surfacing as another exception while a transaction was being cleaned up)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if _lost_connection(exc):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _lost_connection(exc: BaseException) -> bool:
     if isinstance(exc, InterfaceError):
         return True
     if not isinstance(exc, OperationalError):

@@ -2,8 +2,9 @@
 
 ``GET /bench/ceiling/json`` answers a fixed JSON body without touching the database;
 ``POST /bench/ceiling/insert`` inserts one row in a transaction (PostgreSQL commit included).
-The product's own URLs are included unchanged. A server for them is started with
-``DJANGO_SETTINGS_MODULE=bench._ceiling_settings``; nothing here is part of the product.
+The product's own URLs are included unchanged; every benchmark server uses this URLconf
+(``bench._server_settings``), so the ceilings are always on the same set-up as the product.
+Nothing here is part of the product.
 """
 
 from __future__ import annotations

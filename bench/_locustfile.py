@@ -5,7 +5,9 @@ between the steps) and look at their list; approvers work their to-do lists; cle
 submitted cases. Every request that creates something carries an ``Idempotency-Key``, and a
 503 or a cut connection is retried with the same key until it is answered — what a real client
 of the API is told to do — so the driver can reconcile what the clients saw acknowledged with
-the database. Each acknowledgement and each unexpected answer is appended to ``DEADLINE_ACKS``.
+the database. Each acknowledgement and each unexpected answer is appended to ``DEADLINE_ACKS``,
+and so is the number of SQL statements each answered request ran (the server's
+``X-Bench-SQL`` header).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from locust import FastHttpUser, between, task
 
 from bench._client import multipart
+from bench._sql import HEADER as SQL_HEADER
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["DEADLINE_PLAN"]).read_text(encoding="utf-8"))
 ACKS = open(os.environ["DEADLINE_ACKS"], "a", encoding="utf-8", buffering=1)  # noqa: SIM115
@@ -56,6 +59,7 @@ class _Client(FastHttpUser):
                 status = response.status_code
                 if status == expect:
                     response.success()
+                    log("sql", name=name, statements=int(response.headers.get(SQL_HEADER, -1)))
                     return response.json() if response.content else None
                 body = (response.text or str(response.error or ""))[:300]
                 if status in (0, 502, 503) and time.monotonic() < give_up:

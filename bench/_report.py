@@ -19,13 +19,17 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table: the first column left-aligned (labels), the others right (numbers)."""
-    align = [":---", *("---:" for _ in headers[1:])]
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], labels: int = 1) -> str:
+    """A Markdown table: the first ``labels`` columns left-aligned, the others right (numbers)."""
+    align = [":---" if n < labels else "---:" for n in range(len(headers))]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)

@@ -1,4 +1,8 @@
-"""The product served as in production: ``policywindow serve`` (gunicorn) on a free local port."""
+"""The product served as in production: ``policywindow serve`` (gunicorn) on a free local port.
+
+Its settings are the product's with the benchmark additions of ``bench._server_settings``
+(ceiling views, SQL count header).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOST = "127.0.0.1"
+REPO = Path(__file__).resolve().parent.parent
+SERVER_ENV = {"DJANGO_SETTINGS_MODULE": "bench._server_settings", "PYTHONPATH": str(REPO)}
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 30
 
@@ -96,7 +102,7 @@ def serve(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **env} if env else None,
+            env={**os.environ, **SERVER_ENV, **(env or {})},
         )
     try:
         _wait_ready(process, port, log_path)

@@ -49,10 +49,10 @@ from ._client import ApiClient, InProcessClient
 from ._database import database_url, prepare_django, recreate
 from ._levels import instrumented
 from ._probes import IN_TRANSACTION, tree_cpu
-from ._report import database_facts, machine, ms, percentile, table
+from ._report import database_facts, machine, ms, percentile, plural, table
 from ._server import serve
+from ._summary import LATENCY, CeilingFigure, Headline, Summary, rate_headline
 
-REPO = Path(__file__).resolve().parent.parent
 REPLAY_CHECKS = 8
 CONFLICT_CHECKS = 4
 RACE_CASES = 4
@@ -253,9 +253,8 @@ def _ceilings(args, results: Results, data_dir: Path) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(_ceiling.CREATE_TABLE)
-    env = {"DJANGO_SETTINGS_MODULE": "bench._ceiling_settings", "PYTHONPATH": str(REPO)}
     log = data_dir / "ceiling.log"
-    with serve(workers=args.workers, threads=args.threads, log_path=log, env=env) as server:
+    with serve(workers=args.workers, threads=args.threads, log_path=log) as server:
         for name, method, path in (
             ("json", "GET", _ceiling.JSON_PATH),
             ("insert", "POST", _ceiling.INSERT_PATH),
@@ -783,6 +782,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--pdf-kb", type=int, default=64, help="size of each case's PDF (KiB)")
     parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
     args = parser.parse_args(argv)
     args.levels = [int(level) for level in args.levels.split(",")]
     if min(args.levels) < 1 or min(args.apps, args.tasks_per_app, args.warm_up) < 1:
@@ -870,7 +870,53 @@ def _benchmark(args: argparse.Namespace, data_dir: Path, url: str) -> int:
         print(f"  ! {problem}")
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
-    return 0 if all(ok for _, ok in checks) else 1
+    ok = all(ok for _, ok in checks)
+    summary(results, ok, facts).write(args.summary)
+    return 0 if ok else 1
+
+
+def summary(results: Results, ok: bool, facts: list[tuple[str, str]]) -> Summary:
+    """Decisions/s per level, every read, and the ceilings, for ``python -m bench``."""
+    laps = results.queries.get("API request (in-process)", {})
+    decision_sql = " · ".join(
+        f"{step.removeprefix('decision, ')} {laps[step]:.0f}"
+        for step in sorted(laps)
+        if step.startswith("decision") and "chain head" not in step
+    )
+    headlines = [
+        rate_headline(
+            f"Decisions over the API, {plural(level.clients, 'approver')} at once",
+            level.clients,
+            level.rate,
+            "decisions",
+            level.latencies,
+            f"{decision_sql} per decision",
+        )
+        for level in results.http
+    ]
+    headlines += [
+        Headline(
+            f"{item.target.name} ({item.target.who} approver, {item.target.kind}"
+            + (f", {item.target.rows:,} rows" if item.target.rows else "")
+            + ")",
+            LATENCY,
+            p50_ms=item.p50 * 1000,
+            p95_ms=item.p95 * 1000,
+            sql=str(len(item.queries)),
+        )
+        for item in results.reads
+    ]
+    ceilings = [
+        CeilingFigure(
+            c.name,
+            c.clients,
+            c.rate,
+            percentile(c.latencies, 50) * 1000,
+            percentile(c.latencies, 95) * 1000,
+        )
+        for c in results.ceilings
+    ]
+    return Summary("approvals", ok, machine=facts, headlines=headlines, ceilings=ceilings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,7 @@ import psycopg
 
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, percentile, table
+from ._summary import LATENCY, Headline, Summary
 
 SPREAD = """
     UPDATE applications_application a SET
@@ -246,12 +247,13 @@ def create_proposed_indexes(url: str) -> float:
     return time.perf_counter() - started
 
 
-def measure_round(args: argparse.Namespace, title: str) -> list[str]:
-    """Every user, period and request measured, then the bureau's three-year board explained."""
+def measure_round(args: argparse.Namespace, title: str, results: list[Measured]) -> list[str]:
+    """Every user, period and request measured (appended to ``results``), then the bureau's
+    three-year board explained."""
     from django.test import Client
     from django.utils import timezone
 
-    results: list[Measured] = []
+    first = len(results)
     today = timezone.localdate()
     bureau_url = ""
     for who, user in readers().items():
@@ -270,7 +272,7 @@ def measure_round(args: argparse.Namespace, title: str) -> list[str]:
         f"### The board and its export — {title}",
         table(
             ["user", "period", "request", "samples", "SQL", "p50 ms", "p95 ms", "KiB"],
-            [item.row() for item in results],
+            [item.row() for item in results[first:]],
         ),
         "",
         f"Application queries of the bureau's three-year board, `EXPLAIN ANALYZE` ({title}):",
@@ -284,7 +286,7 @@ def measure_round(args: argparse.Namespace, title: str) -> list[str]:
     return lines
 
 
-def run(args: argparse.Namespace, url: str) -> str:
+def run(args: argparse.Namespace, url: str, measured: list[Measured]) -> str:
     from policywindow.applications.models import Application
 
     steps: dict[str, float] = {}
@@ -302,12 +304,12 @@ def run(args: argparse.Namespace, url: str) -> str:
         rows = [[k, f"{v:.1f}"] for k, v in steps.items()]
         lines += [table(["load step", "seconds"], rows), ""]
     if not args.skip_plain:
-        lines += measure_round(args, "the product's indexes")
+        lines += measure_round(args, "the product's indexes", measured)
     if args.proposed_indexes:
         seconds = create_proposed_indexes(url)
         print(f"  proposed indexes built in {seconds:.1f} s", flush=True)
         lines += [f"Proposed indexes built (and VACUUM ANALYZE) in {seconds:.0f} s.", ""]
-        lines += measure_round(args, "with the proposed indexes")
+        lines += measure_round(args, "with the proposed indexes", measured)
     return "\n".join(lines)
 
 
@@ -334,6 +336,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--skip-plain", action="store_true", help="measure only with the proposed indexes"
     )
     parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
     return parser.parse_args(argv)
 
 
@@ -352,14 +355,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Benchmark database: {url} (dropped, recreated, migrated)", flush=True)
         recreate(url)
     data_dir = prepare_django(url)
+    measured: list[Measured] = []
     try:
-        text = run(args, url)
+        text = run(args, url, measured)
+        summary(args, measured).write(args.summary)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     print("\n" + text)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def summary(args: argparse.Namespace, measured: list[Measured]) -> Summary:
+    """The board and its Excel for each user and period (the product's indexes only)."""
+    from policywindow.applications.models import Application
+
+    rows = f"{Application.objects.count():,} applications"
+    both_rounds = args.proposed_indexes and not args.skip_plain
+    first_round = len(measured) // 2 if both_rounds else len(measured)
+    headlines = [
+        Headline(
+            f"数据看板 {'page' if item.kind == 'page' else 'Excel export'}, {item.who}, "
+            f"{item.period} ({rows}, in-process)",
+            LATENCY,
+            p50_ms=percentile(item.times, 50) * 1000,
+            p95_ms=percentile(item.times, 95) * 1000,
+            sql=str(item.queries),
+        )
+        for item in measured[:first_round]
+    ]
+    facts = machine(database_facts(), "in-process (django.test.Client), no HTTP")
+    return Summary("dashboard", True, machine=facts, headlines=headlines)
 
 
 if __name__ == "__main__":

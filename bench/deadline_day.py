@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ from typing import Any
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, table
 from ._server import serve
+from ._summary import LATENCY, RATE, Headline, Summary
 
 BENCH_DB = "policywindow_bench_deadline"
 TRACEBACK_MARKERS = ("Traceback", 'File "/')
@@ -67,6 +69,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--crash-at", type=float, help="crash the database after this many s")
     parser.add_argument("--outage", type=float, default=5, help="seconds the database stays down")
     parser.add_argument("--output", type=Path, help="write the Markdown report here")
+    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
     return parser.parse_args(argv)
 
 
@@ -287,12 +290,31 @@ def _traceback(ack: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- report
 
 
-def _stats_rows(stats: list[dict[str, str]]) -> list[list[object]]:
+def sql_counts(acks: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Statements per answered request, by request name (from the server's header)."""
+    counts: dict[str, list[int]] = {}
+    for ack in acks:
+        if ack["kind"] == "sql":
+            counts.setdefault(ack["name"], []).append(ack["statements"])
+    return counts
+
+
+def _sql_text(counts: list[int]) -> str:
+    """Median and range: a list's statements depend on its rows, a decision's on its level."""
+    if not counts:
+        return "–"
+    low, middle, high = min(counts), statistics.median_low(counts), max(counts)
+    return str(middle) if low == high else f"{middle} ({low}–{high})"
+
+
+def _stats_rows(stats: list[dict[str, str]], sql: dict[str, list[int]]) -> list[list[object]]:
     rows = []
     for row in stats:
+        name = row["Name"]
+        everything = [n for counts in sql.values() for n in counts]
         rows.append(
             [
-                row["Name"],
+                name,
                 row["Request Count"],
                 row["Failure Count"],
                 f"{float(row['Requests/s']):.1f}",
@@ -300,23 +322,64 @@ def _stats_rows(stats: list[dict[str, str]]) -> list[list[object]]:
                 row["95%"],
                 row["99%"],
                 row["Max Response Time"].split(".")[0],
+                _sql_text(everything if name == "Aggregated" else sql.get(name, [])),
             ]
         )
     return rows
 
 
-def report(args: argparse.Namespace, outcome: Outcome, checks: list[tuple[str, bool]]) -> str:
-    server = (
+def summary(args: argparse.Namespace, outcome: Outcome, ok: bool) -> Summary:
+    """The whole load's throughput and each request's latency, for ``python -m bench``."""
+    sql = sql_counts(outcome.acks)
+    users = args.enterprises + args.approvers + args.clerks
+    label = "with the database crashed" if args.crash_at is not None else "no faults"
+    concurrency = args.workers * args.threads
+    headlines = []
+    for row in outcome.stats:
+        name = row["Name"]
+        latency = {
+            "p50_ms": float(row["50%"]),
+            "p95_ms": float(row["95%"]),
+            "p99_ms": float(row["99%"]),
+        }
+        if name == "Aggregated":
+            headlines.insert(0, Headline(
+                f"Deadline day ({label}): all requests of {users} Locust users, "
+                f"{int(row['Request Count']):,} requests, {int(row['Failure Count'])} failed",
+                RATE, concurrency, rate=float(row["Requests/s"]), unit="requests",
+                sql=f"{_sql_text([n for c in sql.values() for n in c])} per request", **latency,
+            ))  # fmt: skip
+        else:
+            headlines.append(Headline(
+                f"Deadline day ({label}): {name}", LATENCY, concurrency,
+                sql=_sql_text(sql.get(name, [])), **latency,
+            ))  # fmt: skip
+    facts = machine(database_facts(), _server_text(args))
+    name = "deadline_day_crash" if args.crash_at is not None else "deadline_day"
+    return Summary(name, ok, machine=facts, headlines=headlines)
+
+
+def _server_text(args: argparse.Namespace) -> str:
+    return (
         f"`policywindow serve` (gunicorn) --workers {args.workers} --threads {args.threads}; "
         f"Locust {args.enterprises + args.approvers + args.clerks} users on the same machine"
     )
-    facts = machine(database_facts(), server)
+
+
+def report(args: argparse.Namespace, outcome: Outcome, checks: list[tuple[str, bool]]) -> str:
+    facts = machine(database_facts(), _server_text(args))
     lines = [table(["", ""], facts), ""]
     if outcome.crash_window:
         down, up = outcome.crash_window
         lines += [f"Database crashed at {args.crash_at:.0f} s, down {up - down:.1f} s.", ""]
     headers = ["Request", "Count", "Failures", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"]
-    lines += [table(headers, _stats_rows(outcome.stats)), ""]
+    headers.append("SQL statements")
+    lines += [table(headers, _stats_rows(outcome.stats, sql_counts(outcome.acks))), ""]
+    lines += [
+        "SQL statements: the median (and range) of what each answered request ran, counted by "
+        "the server (`X-Bench-SQL`).",
+        "",
+    ]
     lines += [table(["Check", "Result"], [[name, "ok" if ok else "FAILED"] for name, ok in checks])]
     return "\n".join(lines)
 
@@ -356,7 +419,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_first_server_error(outcome.server_log))
         if args.output:
             args.output.write_text(text + "\n", encoding="utf-8")
-        return 0 if all(ok for _, ok in checks) else 1
+        ok = all(ok for _, ok in checks)
+        summary(args, outcome, ok).write(args.summary)
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":

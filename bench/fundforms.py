@@ -28,11 +28,14 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, table
+from ._sql import counting
+from ._summary import RATE, Headline, Summary
 
 SAMPLE = 20
 MB = 1024 * 1024
@@ -161,25 +164,41 @@ def load_cases(count: int) -> list[int]:
     return [case.pk for case in cases]
 
 
-def issue(case_ids: list[int], batch_size: int) -> tuple[float, list[float], list[float]]:
+@dataclass
+class Issued:
+    total: float = 0.0  # wall seconds, all batches
+    per_batch: list[float] = field(default_factory=list)  # issue + files
+    per_request: list[float] = field(default_factory=list)  # the issuing request alone
+    issue_sql: int = 0  # statements of all issuing requests
+    files_sql: int = 0  # statements of all file production
+
+
+def issue(case_ids: list[int], batch_size: int) -> Issued:
     """Issue every case in batches and make their files (the background task's work, run
-    here in line); total and per-batch wall seconds, and the issuing request's alone."""
+    here in line), timed and with the SQL statements of each part counted."""
     from policywindow.fundforms import services
     from policywindow.system.models import User
 
     admin = User.objects.get(username="b_admin")
-    per_batch, per_request = [], []
+    issued = Issued()
     started = time.perf_counter()
     for index in range(0, len(case_ids), batch_size):
         begin = time.perf_counter()
         chunk = case_ids[index : index + batch_size]
-        batch = services.issue_batch(admin, chunk, label=f"基准测试第{index // batch_size + 1}批")
-        per_request.append(time.perf_counter() - begin)
-        batch = services.produce_files(batch)
+        with counting() as statements:
+            batch = services.issue_batch(
+                admin, chunk, label=f"基准测试第{index // batch_size + 1}批"
+            )
+        issued.issue_sql += statements.count
+        issued.per_request.append(time.perf_counter() - begin)
+        with counting() as statements:
+            batch = services.produce_files(batch)
+        issued.files_sql += statements.count
         if not batch.sha256 or batch.forms.filter(sha256="").exists():
             raise SystemExit(f"batch {batch.number}: files were not produced")
-        per_batch.append(time.perf_counter() - begin)
-    return time.perf_counter() - started, per_batch, per_request
+        issued.per_batch.append(time.perf_counter() - begin)
+    issued.total = time.perf_counter() - started
+    return issued
 
 
 def breakdown(sample) -> dict[str, float]:
@@ -242,10 +261,9 @@ def check(count: int, sample) -> list[str]:
     return problems
 
 
-def report(
-    args, total: float, per_batch: list[float], per_request: list[float], steps, stored
-) -> str:
+def report(args, issued: Issued, steps, stored, facts: list[tuple[str, str]]) -> str:
     forms_mb = stored["form PDFs"][1] / MB
+    total, per_batch, per_request = issued.total, issued.per_batch, issued.per_request
     rows = [
         ("forms issued", f"{args.forms:,}"),
         ("batches", f"{len(per_batch)} × {args.batch}"),
@@ -262,6 +280,7 @@ def report(
         ("one form: render (WeasyPrint), median", f"{steps['render'] * 1000:.0f} ms"),
         ("one form: sign (pyHanko), median", f"{steps['sign'] * 1000:.0f} ms"),
         ("one form: verify, median", f"{steps['verify'] * 1000:.0f} ms"),
+        ("SQL statements per form: issuing / files", _sql_per_form(args, issued)),
     ]
     for name, (count, size) in stored.items():
         rows.append(
@@ -272,7 +291,6 @@ def report(
         )
     rows.append(("all files", f"{sum(size for _, size in stored.values()) / MB:.1f} MB"))
     rows.append(("form PDFs per 1,000 forms", f"{forms_mb * 1000 / args.forms:.0f} MB"))
-    facts = machine(database_facts(), "none (service layer, one process)")
     return "\n\n".join(
         [
             table(["measure", "value"], rows),
@@ -281,28 +299,46 @@ def report(
     )
 
 
+def _sql_per_form(args, issued: Issued) -> str:
+    return f"{issued.issue_sql / args.forms:.1f} / {issued.files_sql / args.forms:.1f}"
+
+
+def summary(args, issued: Issued, ok: bool, facts: list[tuple[str, str]]) -> Summary:
+    headline = Headline(
+        f"Fund-form PDFs made (issue + render + sign, batches of {args.batch}, one process)",
+        RATE,
+        rate=args.forms / issued.total,
+        unit="forms",
+        sql=f"{_sql_per_form(args, issued)} per form (issuing / files)",
+    )
+    return Summary("fundforms", ok, machine=facts, headlines=[headline])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100, help="forms per batch (at most 100)")
     parser.add_argument("--output", help="also write the Markdown report to this file")
+    parser.add_argument("--summary", help="write the headline figures (JSON) here")
     args = parser.parse_args()
     url = database_url()
     recreate(url)
     data_dir = prepare_django(url)
     try:
         case_ids = load_cases(args.forms)
-        total, per_batch, per_request = issue(case_ids, args.batch)
+        issued = issue(case_ids, args.batch)
         from policywindow.fundforms.models import FundForm
 
         sample = random.Random(5).sample(list(FundForm.objects.all()), min(SAMPLE, args.forms))
         steps = breakdown(sample)
         stored = sizes()
         problems = check(args.forms, sample)
-        text = report(args, total, per_batch, per_request, steps, stored)
+        facts = machine(database_facts(), "none (service layer, one process)")
+        text = report(args, issued, steps, stored, facts)
         print(text)
         if args.output:
             Path(args.output).write_text(text + "\n")
+        summary(args, issued, not problems, facts).write(args.summary)
         if problems:
             print("\nFAILED CHECKS:\n" + "\n".join(problems), file=sys.stderr)
             sys.exit(1)

@@ -42,6 +42,8 @@ from typing import Any
 
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, table
+from ._sql import counting
+from ._summary import RATE, Headline, Summary
 
 SEED = 6
 SAMPLE = 20_000
@@ -229,8 +231,6 @@ def _publish_workflow(rule: Any, department: Any) -> None:
 
 
 def timed_run(label: str) -> dict[str, Any]:
-    from django.db import connection
-
     from policywindow.matching import services
     from policywindow.matching.models import MatchRun
 
@@ -243,17 +243,11 @@ def timed_run(label: str) -> dict[str, Any]:
         if len(ticks) % 10 == 0:
             print(f"    {label}: {current.done:,} / {current.total:,}", flush=True)
 
-    statements = [0]
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        statements[0] += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
+    with counting() as statements:
         run = services.execute_run(run.pk, on_progress=progress)
     seconds = time.perf_counter() - started
     chunks = [b - a for a, b in zip([started, *ticks], ticks, strict=False)]
-    return {"run": run, "seconds": seconds, "queries": statements[0], "chunks": chunks}
+    return {"run": run, "seconds": seconds, "queries": statements.count, "chunks": chunks}
 
 
 def timed_publish(rule_id: int) -> dict[str, Any]:
@@ -377,6 +371,25 @@ def report(args: Any, results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def summary(args: Any, results: dict[str, Any], ok: bool) -> Summary:
+    """Evaluations/s of both runs (one process), for ``python -m bench``."""
+    headlines = [
+        Headline(
+            f"Policy matching, {args.enterprises:,} enterprises × {args.rules} rules, {label}",
+            RATE,
+            rate=run["run"].evaluations / run["seconds"],
+            unit="evaluations",
+            sql=f"{run['queries']:,} for the run",
+        )
+        for label, run in (
+            ("first run", results["first"]),
+            ("run with nothing new", results["second"]),
+        )
+    ]
+    facts = machine(database_facts(), "in-process (no HTTP)")
+    return Summary("matching", ok, machine=facts, headlines=headlines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enterprises", type=int, default=100_000)
@@ -385,7 +398,8 @@ def main() -> None:
         "--agents", type=float, default=0.05, help="share of enterprises with a user"
     )
     parser.add_argument("--output", help="also write the Markdown report to this file")
-    args, _others = parser.parse_known_args()  # `make bench` passes every module the same args
+    parser.add_argument("--summary", help="write the headline figures (JSON) here")
+    args = parser.parse_args()
     url = database_url()
     recreate(url)
     data_dir = prepare_django(url)
@@ -406,6 +420,7 @@ def main() -> None:
             problems.append(
                 f"{results['parts']['disagree']} sample verdicts differ from the engine"
             )
+        summary(args, results, not problems).write(args.summary)
         if problems:
             print("\nFAILED CHECKS:\n" + "\n".join(problems), file=sys.stderr)
             sys.exit(1)

@@ -38,8 +38,9 @@ from ._client import ApiClient, InProcessClient, Response
 from ._database import database_url, prepare_django, recreate
 from ._levels import HOT_ROWS, STEPS, Laps, Run, Submitted, instrumented, run_level, timed
 from ._probes import IN_TRANSACTION, LOCK_LABELS, tree_cpu
-from ._report import database_facts, machine, ms, percentile, table
+from ._report import database_facts, machine, ms, percentile, plural, table
 from ._server import serve
+from ._summary import Summary, rate_headline
 
 API = "/api/v1/applications"
 KEY_HEADER = "Idempotency-Key"
@@ -354,6 +355,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warm-up", type=int, default=16, help="untimed submissions per layer")
     parser.add_argument("--pdf-kb", type=int, default=64, help="size of the uploaded PDF (KiB)")
     parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
     args = parser.parse_args(argv)
     args.levels = [int(level) for level in args.levels.split(",")]
     return args
@@ -461,7 +463,28 @@ def _benchmark(args: argparse.Namespace, data_dir: Path, url: str) -> int:
         print(f"  ! {problem}")
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
-    return 0 if all(ok for _, ok in checks) else 1
+    ok = all(ok for _, ok in checks)
+    summary(results, ok, facts).write(args.summary)
+    return 0 if ok else 1
+
+
+def summary(results: Results, ok: bool, facts: list[tuple[str, str]]) -> Summary:
+    """Submissions/s per level (latency: the whole four-request sequence), for ``python -m bench``."""
+    laps = results.queries.get("API request (in-process)", {})
+    sql = " + ".join(f"{step} {laps[step]:.0f}" for step in STEPS if step in laps)
+    headlines = [
+        rate_headline(
+            f"Submissions over the API (4 requests each), {plural(run.clients, 'enterprise')} "
+            "at once",
+            run.clients,
+            run.rate,
+            "submissions",
+            run.sequences,
+            f"{sql} per submission",
+        )
+        for run in results.http
+    ]
+    return Summary("submissions", ok, machine=facts, headlines=headlines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """``make bench``: every benchmark in one run, written into docs/benchmarks.md (issue 8).
 
-    make bench                      # full size, about 40 minutes on 2 cores
+    make bench                      # full size, about 25 minutes on 2 cores
     make bench BENCH_ARGS=--quick   # small sizes, a few minutes; prints, writes no docs
     .venv/bin/python -m bench --only approvals,fundforms [--output FILE]
 

@@ -48,7 +48,7 @@ class Step:
     quick: tuple[str, ...] = ()
 
 
-# The approvals benchmark measures the ceilings, so it goes first.
+# The approvals benchmark also measures the two ceilings every figure is compared with.
 STEPS = (
     Step("approvals", "approvals", (), ("--apps", "20000", "--levels", "1,4", "--per-level", "24")),
     Step("submissions", "submissions", (), ("--levels", "1,4", "--per-level", "24")),

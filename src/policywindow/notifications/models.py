@@ -14,6 +14,9 @@ KIND_LABELS: dict[str, str] = {
     "task_escalated": "超期督办",
     "case_decided": "办理结果",
     "supplement_requested": "补正通知",
+    "reform_reminder": "督办提醒",
+    "reform_overdue": "督办超期",
+    "reform_overdue_digest": "超期汇总",
 }
 
 

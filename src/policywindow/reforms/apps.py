@@ -9,6 +9,7 @@ class ReformsConfig(AppConfig):
     def ready(self) -> None:
         from policywindow.core import audit
 
+        from . import tasks  # noqa: F401  registers the reminder sweep with the scheduler
         from .services.reports import AUDIT_LABELS
 
         audit.ACTION_LABELS.update(AUDIT_LABELS)

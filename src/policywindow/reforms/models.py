@@ -115,6 +115,11 @@ class ReformTask(models.Model):
     percent = models.PositiveSmallIntegerField("完成进度（%）", default=0)
     reported_at = models.DateTimeField("最近报送时间", null=True, blank=True)
     accepted_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # Stamped by the reminder sweep (services.reminders) so each message goes out once.
+    reminded_at = models.DateTimeField("到期提醒时间", null=True, blank=True, editable=False)
+    overdue_notified_at = models.DateTimeField(
+        "超期提醒时间", null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["item__number", "department__order", "locality__order", "id"]

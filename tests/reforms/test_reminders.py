@@ -12,6 +12,7 @@ from policywindow.core.scheduler import REGISTRY
 from policywindow.notifications.models import Notification
 from policywindow.reforms.models import ReformTask, TaskStatus
 from policywindow.reforms.services import reminders
+from policywindow.system.models import SystemParameter
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +103,11 @@ def test_beyond_the_holiday_table_reminders_wait_but_overdue_notices_go_out(cust
 def test_the_worker_runs_the_sweep_every_hour():
     job = REGISTRY["policywindow.reforms.tasks.sweep_reform_deadlines"]
     assert job.interval == dt.timedelta(hours=1)
+
+
+def test_the_reminder_window_is_a_system_parameter(customs_task, people):
+    """With six working days instead of five, 20 March (six left) is inside the window."""
+    key = "general.reform_reminder_days"
+    assert SystemParameter.objects.filter(key=key).update(value="6") == 1
+    assert reminders.sweep(BEFORE_WINDOW).reminded > 0
+    assert messages(people["customs"], "reform_reminder", customs_task)

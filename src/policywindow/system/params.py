@@ -71,6 +71,16 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("general.publicity_days", "默认公示期（工作日）", "int", 5, "general", "", 1, 30),
     ParamSpec(
+        "general.reform_reminder_days",
+        "改革任务到期提醒（工作日）",
+        "int",
+        5,
+        "general",
+        "到期前多少个工作日提醒负责部门和落实地区",
+        1,
+        30,
+    ),
+    ParamSpec(
         "general.audit_retention_days",
         "日志保存期限（天）",
         "int",

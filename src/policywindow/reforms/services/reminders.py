@@ -25,6 +25,7 @@ from policywindow.core.deadlines import last_day
 from policywindow.core.errors import CalendarNotCovered
 from policywindow.notifications.services import notify
 from policywindow.system.models import User
+from policywindow.system.params import get_param
 from policywindow.system.selectors import users_with_permission
 
 from ..models import OVERDUE, ReformTask, TaskStatus
@@ -32,8 +33,6 @@ from ..models import OVERDUE, ReformTask, TaskStatus
 log = logging.getLogger(__name__)
 
 BATCH = 200
-# Reform tasks run for months: a week's notice (five working days) before the deadline.
-REMIND_WORKING_DAYS = 5
 REPORTER_PERMISSION = "reform:task:report"
 REVIEWER_PERMISSION = "reform:report:review"
 
@@ -70,11 +69,12 @@ OVERDUE_NOTICE = Notice(
 
 
 def sweep(now: dt.datetime | None = None) -> ReminderReport:
-    """Remind open tasks due within five working days; tell of the ones that became overdue."""
+    """Remind open tasks due within the reminder window; tell of the ones that became overdue."""
     now = now or timezone.now()
     report = ReminderReport()
     try:
-        soon = calendar.working_day_deadline(now, REMIND_WORKING_DAYS)
+        # 系统参数, five working days unless changed: reform tasks run for months.
+        soon = calendar.working_day_deadline(now, int(get_param("general.reform_reminder_days")))
     except CalendarNotCovered as exc:  # overdue notices need no calendar
         log.warning("reform reminders skipped: %s", exc)
     else:

@@ -9,9 +9,17 @@ view's p50, both at the headline's number of concurrent clients.
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--output`` and ``--summary``, which ``python -m bench`` gives every benchmark."""
+    parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
+
 
 RATE = "rate"
 LATENCY = "latency"

@@ -51,7 +51,7 @@ from ._levels import instrumented
 from ._probes import IN_TRANSACTION, tree_cpu
 from ._report import database_facts, machine, ms, percentile, plural, table
 from ._server import serve
-from ._summary import LATENCY, CeilingFigure, Headline, Summary, rate_headline
+from ._summary import LATENCY, CeilingFigure, Headline, Summary, add_report_arguments, rate_headline
 
 REPLAY_CHECKS = 8
 CONFLICT_CHECKS = 4
@@ -245,30 +245,28 @@ def _race(port: int, results: Results, supply: CaseSupply, approver: Any) -> Non
         results.race_problems.append(f"race: {len(level.decided)} of {2 * RACE_CASES} decided")
 
 
-def _ceilings(args, results: Results, data_dir: Path) -> None:
-    """The same server set-up with the two ceiling views (``bench._ceiling``)."""
+def _ceilings(args, results: Results, port: int) -> None:
+    """The two ceiling views (``bench._ceiling``) on the server the decisions were measured on."""
     from django.db import connection
 
     from . import _ceiling
 
     with connection.cursor() as cursor:
         cursor.execute(_ceiling.CREATE_TABLE)
-    log = data_dir / "ceiling.log"
-    with serve(workers=args.workers, threads=args.threads, log_path=log) as server:
-        for name, method, path in (
-            ("json", "GET", _ceiling.JSON_PATH),
-            ("insert", "POST", _ceiling.INSERT_PATH),
-        ):
-            hammer(server.port, method, path, 8, 80, f"{name} warm-up")
-            for clients in args.levels:
-                run = hammer(server.port, method, path, clients, CEILING_REQUESTS[name], name)
-                results.ceilings.append(run)
-                print(
-                    f"  ceiling {name:6} C={clients:<2} {run.rate:6.0f} requests/s, "
-                    f"p50 {run.latencies and ms(percentile(run.latencies, 50))} ms, "
-                    f"errors {len(run.errors)}",
-                    flush=True,
-                )
+    for name, method, path in (
+        ("json", "GET", _ceiling.JSON_PATH),
+        ("insert", "POST", _ceiling.INSERT_PATH),
+    ):
+        hammer(port, method, path, 8, 80, f"{name} warm-up")
+        for clients in args.levels:
+            run = hammer(port, method, path, clients, CEILING_REQUESTS[name], name)
+            results.ceilings.append(run)
+            print(
+                f"  ceiling {name:6} C={clients:<2} {run.rate:6.0f} requests/s, "
+                f"p50 {run.latencies and ms(percentile(run.latencies, 50))} ms, "
+                f"errors {len(run.errors)}",
+                flush=True,
+            )
 
 
 def _instrumented(results: Results, supply: CaseSupply, approver: Any) -> None:
@@ -781,8 +779,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--pdf-kb", type=int, default=64, help="size of each case's PDF (KiB)")
-    parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
-    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
+    add_report_arguments(parser)
     args = parser.parse_args(argv)
     args.levels = [int(level) for level in args.levels.split(",")]
     if min(args.levels) < 1 or min(args.apps, args.tasks_per_app, args.warm_up) < 1:
@@ -806,6 +803,7 @@ def _http(
                 chosen = _reads.targets(reader, case if reader.label == "typical" else None)
                 results.reads += _reads.over_http(server.port, reader, chosen, args.samples, 3)
             print(f"  {len(results.reads)} reads measured", flush=True)
+        _ceilings(args, results, server.port)
 
 
 def _benchmark(args: argparse.Namespace, data_dir: Path, url: str) -> int:
@@ -833,7 +831,6 @@ def _benchmark(args: argparse.Namespace, data_dir: Path, url: str) -> int:
         readers = _readers(results.loaded, supply, setting)
     load_before = os.getloadavg()
     _http(args, results, supply, desk, url, data_dir / "server.log", readers)
-    _ceilings(args, results, data_dir)
     level = {"cpu": _desk.own_cpu, "database_url": url, "thread_exit": _desk.close_connection}
     _levels(args, results, supply, desk, "service", **level)
     _instrumented(results, supply, desk[0])

@@ -34,14 +34,13 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, percentile, table
-from ._summary import LATENCY, Headline, Summary
+from ._summary import LATENCY, Headline, Summary, add_report_arguments
 
 SPREAD = """
     UPDATE applications_application a SET
@@ -335,8 +334,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-plain", action="store_true", help="measure only with the proposed indexes"
     )
-    parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
-    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
+    add_report_arguments(parser)
     return parser.parse_args(argv)
 
 

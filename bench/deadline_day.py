@@ -40,7 +40,7 @@ from typing import Any
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, table
 from ._server import serve
-from ._summary import LATENCY, RATE, Headline, Summary
+from ._summary import LATENCY, RATE, Headline, Summary, add_report_arguments
 
 BENCH_DB = "policywindow_bench_deadline"
 TRACEBACK_MARKERS = ("Traceback", 'File "/')
@@ -68,8 +68,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--crash-at", type=float, help="crash the database after this many s")
     parser.add_argument("--outage", type=float, default=5, help="seconds the database stays down")
-    parser.add_argument("--output", type=Path, help="write the Markdown report here")
-    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
+    add_report_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -331,6 +330,7 @@ def _stats_rows(stats: list[dict[str, str]], sql: dict[str, list[int]]) -> list[
 def summary(args: argparse.Namespace, outcome: Outcome, ok: bool) -> Summary:
     """The whole load's throughput and each request's latency, for ``python -m bench``."""
     sql = sql_counts(outcome.acks)
+    everything = [n for counts in sql.values() for n in counts]
     users = args.enterprises + args.approvers + args.clerks
     label = "with the database crashed" if args.crash_at is not None else "no faults"
     concurrency = args.workers * args.threads
@@ -347,7 +347,7 @@ def summary(args: argparse.Namespace, outcome: Outcome, ok: bool) -> Summary:
                 f"Deadline day ({label}): all requests of {users} Locust users, "
                 f"{int(row['Request Count']):,} requests, {_failures(args, row)}",
                 RATE, concurrency, rate=float(row["Requests/s"]), unit="requests",
-                sql=f"{_sql_text([n for c in sql.values() for n in c])} per request", **latency,
+                sql=f"{_sql_text(everything)} per request", **latency,
             ))  # fmt: skip
         else:
             headlines.append(Headline(

@@ -35,7 +35,7 @@ from pathlib import Path
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, table
 from ._sql import counting
-from ._summary import RATE, Headline, Summary
+from ._summary import RATE, Headline, Summary, add_report_arguments
 
 SAMPLE = 20
 MB = 1024 * 1024
@@ -318,8 +318,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100, help="forms per batch (at most 100)")
-    parser.add_argument("--output", help="also write the Markdown report to this file")
-    parser.add_argument("--summary", help="write the headline figures (JSON) here")
+    add_report_arguments(parser)
     args = parser.parse_args()
     url = database_url()
     recreate(url)
@@ -337,7 +336,7 @@ def main() -> None:
         text = report(args, issued, steps, stored, facts)
         print(text)
         if args.output:
-            Path(args.output).write_text(text + "\n")
+            args.output.write_text(text + "\n", encoding="utf-8")
         summary(args, issued, not problems, facts).write(args.summary)
         if problems:
             print("\nFAILED CHECKS:\n" + "\n".join(problems), file=sys.stderr)

@@ -37,13 +37,12 @@ import statistics
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, table
 from ._sql import counting
-from ._summary import RATE, Headline, Summary
+from ._summary import RATE, Headline, Summary, add_report_arguments
 
 SEED = 6
 SAMPLE = 20_000
@@ -397,8 +396,7 @@ def main() -> None:
     parser.add_argument(
         "--agents", type=float, default=0.05, help="share of enterprises with a user"
     )
-    parser.add_argument("--output", help="also write the Markdown report to this file")
-    parser.add_argument("--summary", help="write the headline figures (JSON) here")
+    add_report_arguments(parser)
     args = parser.parse_args()
     url = database_url()
     recreate(url)
@@ -414,7 +412,7 @@ def main() -> None:
         text = report(args, results)
         print(text)
         if args.output:
-            Path(args.output).write_text(text + "\n")
+            args.output.write_text(text + "\n", encoding="utf-8")
         problems = check(results["first"], results["second"], args.enterprises, args.rules)
         if results["parts"]["disagree"]:
             problems.append(

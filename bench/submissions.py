@@ -40,7 +40,7 @@ from ._levels import HOT_ROWS, STEPS, Laps, Run, Submitted, instrumented, run_le
 from ._probes import IN_TRANSACTION, LOCK_LABELS, tree_cpu
 from ._report import database_facts, machine, ms, percentile, plural, table
 from ._server import serve
-from ._summary import Summary, rate_headline
+from ._summary import Summary, add_report_arguments, rate_headline
 
 API = "/api/v1/applications"
 KEY_HEADER = "Idempotency-Key"
@@ -354,8 +354,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--warm-up", type=int, default=16, help="untimed submissions per layer")
     parser.add_argument("--pdf-kb", type=int, default=64, help="size of the uploaded PDF (KiB)")
-    parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
-    parser.add_argument("--summary", type=Path, help="write the headline figures (JSON) here")
+    add_report_arguments(parser)
     args = parser.parse_args(argv)
     args.levels = [int(level) for level in args.levels.split(",")]
     return args

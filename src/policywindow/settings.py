@@ -248,6 +248,11 @@ POLICYWINDOW_SIGNING_TRUSTED_CERTS = [
     if p.strip()
 ]
 
+# Keys that never sit in the database (docs/security.md, "Keys"): the audit chain's MAC key and the
+# personal-data encryption keys. Production takes them from POLICYWINDOW_KEY_<NAME> environment
+# variables or from files the operator places here; elsewhere they are generated on first use.
+POLICYWINDOW_KEY_DIR = Path(os.environ.get("POLICYWINDOW_KEY_DIR", DATA_DIR / "keys")).resolve()
+
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -214,9 +214,9 @@ def _insert_approvers(cur: psycopg.Cursor, shape: Shape, department_ids: list[in
 
 ENTERPRISE_COLUMNS = (
     "id, credit_code, name, legal_representative, registered_capital, established_on, address,"
-    " contact_name, contact_phone, contact_email, bank_name, bank_account, employees, revenue,"
+    " contact_name, contact_email, bank_name, employees, revenue,"
     " total_assets, rd_spend, high_tech, tech_sme, specialized, size, is_demo, created_at,"
-    " updated_at, industry_id, region_id"
+    " updated_at, industry_id, region_id, "
 )
 
 
@@ -228,7 +228,8 @@ def _copy_enterprises(cur: psycopg.Cursor, shape: Shape) -> int:
 
     base = _next_id(cur, "enterprises_enterprise")
     now = dt.datetime.now(dt.UTC)
-    with cur.copy(f"COPY enterprises_enterprise ({ENTERPRISE_COLUMNS}) FROM STDIN") as copy:
+    columns = ENTERPRISE_COLUMNS + fx.ENTERPRISE_PERSONAL_COLUMNS
+    with cur.copy(f"COPY enterprises_enterprise ({columns}) FROM STDIN") as copy:
         for n in range(shape.enterprises):
             city = fx.CITIES[n % len(fx.CITIES)]
             copy.write_row(
@@ -241,10 +242,8 @@ def _copy_enterprises(cur: psycopg.Cursor, shape: Shape) -> int:
                     dt.date(2010 + n % 12, 1 + n % 12, 1 + n % 28),
                     f"辽宁省沈阳市浑南区智慧路 {n} 号",
                     "李晓梅",
-                    "024-23456789",
                     "",
                     "中国工商银行沈阳分行",
-                    f"6222{n:012d}",
                     50 + n % 400,
                     30_000_000 + n,
                     60_000_000,
@@ -258,6 +257,7 @@ def _copy_enterprises(cur: psycopg.Cursor, shape: Shape) -> int:
                     now,
                     fx.INDUSTRIES[n % len(fx.INDUSTRIES)],
                     city,
+                    *fx.enterprise_personal(base + n, "024-23456789", f"6222{n:012d}"),
                 )
             )
     _reset_sequence(cur, "enterprises_enterprise")
@@ -342,7 +342,7 @@ INSERT_APPLICATIONS = """
             + row_number() OVER (PARTITION BY a.year ORDER BY a.i))::text, 6, '0'),
         'online',
         CASE WHEN a.open THEN 'in_review' WHEN a.rejected THEN 'rejected' ELSE 'approved' END,
-        a.year, %(form_snapshot)s, %(answers)s, %(eligibility)s, 100000 + (a.i %% 50) * 10000,
+        a.year, %(form_snapshot)s, b.answers, %(eligibility)s, 100000 + (a.i %% 50) * 10000,
         a.submitted_at, a.submitted_at + interval '1 day', a.submitted_at + interval '8 days',
         CASE WHEN a.open THEN NULL ELSE a.submitted_at + interval '3 days' END,
         CASE WHEN a.open THEN 2 ELSE 3 END,
@@ -355,6 +355,7 @@ INSERT_APPLICATIONS = """
         SELECT *, extract(year FROM submitted_at AT TIME ZONE 'Asia/Shanghai')::int AS year
         FROM bulk_app
     ) AS a
+    JOIN bulk_answers b ON b.id = a.id
     JOIN policies_rule r ON r.id = a.rule_id
     JOIN policies_ruleversion v ON v.id = r.current_id
     LEFT JOIN applications_applicationsequence s ON s.year = a.year
@@ -470,14 +471,22 @@ def _instance_json(shape: Shape, approver_id: int) -> dict[str, Any]:
 
 
 def _form_json(model: Any) -> dict[str, Jsonb]:
-    """The form copy, answers and eligibility of a really filed application; the file answers
-    emptied (its material belongs to another enterprise)."""
+    """The form copy and eligibility of a really filed application."""
+    return {"form_snapshot": Jsonb(model.form_snapshot), "eligibility": Jsonb(model.eligibility)}
+
+
+def _copy_answers(cur: psycopg.Cursor, model: Any, app_base: int, count: int) -> None:
+    """The real application's answers (file answers emptied: the material is another
+    enterprise's) for every bulk row, encrypted for that row as ``save()`` would."""
+    from policywindow.core.encrypted import stored_value
+
     answers = {k: [] if isinstance(v, list) else v for k, v in model.answers.items()}
-    return {
-        "form_snapshot": Jsonb(model.form_snapshot),
-        "answers": Jsonb(answers),
-        "eligibility": Jsonb(model.eligibility),
-    }
+    cur.execute(
+        "CREATE TEMP TABLE bulk_answers (id bigint PRIMARY KEY, answers text) ON COMMIT DROP"
+    )
+    with cur.copy("COPY bulk_answers (id, answers) FROM STDIN") as copy:
+        for pk in range(app_base, app_base + count):
+            copy.write_row((pk, stored_value(type(model), "answers", answers, pk)))
 
 
 def _load_cases(
@@ -523,6 +532,10 @@ def _load_cases(
         **_form_json(model),
     }
     clock.run("application time line (temp table)", lambda: cur.execute(APPLICATIONS, params))
+    clock.run(
+        "answers, encrypted per row (temp table)",
+        lambda: _copy_answers(cur, model, params["app_base"], shape.apps),
+    )
     clock.run("applications", lambda: cur.execute(INSERT_APPLICATIONS, params))
     clock.run("workflow instances", lambda: cur.execute(INSERT_INSTANCES, params))
     clock.run("workflow tasks", lambda: cur.execute(INSERT_TASKS, params))

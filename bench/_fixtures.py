@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from policywindow.api.services import issue_token
 from policywindow.core.codes import make_uscc
+from policywindow.core.encrypted import stored_index, stored_value
 from policywindow.enterprises import services as enterprises
 from policywindow.enterprises.models import Enterprise
 from policywindow.policies import services as policies
@@ -32,6 +33,19 @@ RULE_CODE = "BENCH-RD-001"
 FILE_ITEM = "audit_report"
 CITIES = ["210100", "210200", "210300", "210800", "211100", "210600"]
 INDUSTRIES = ["39", "34", "35", "26", "27", "65"]
+# The encrypted columns of an enterprise written by SQL (COPY), in this order.
+ENTERPRISE_PERSONAL_COLUMNS = "contact_phone, contact_phone_index, bank_account, bank_account_index"
+
+
+def enterprise_personal(pk: int, phone: str, account: str) -> tuple[str, str, str, str]:
+    """What ``save()`` would store in ``ENTERPRISE_PERSONAL_COLUMNS`` for row ``pk``."""
+    return (
+        stored_value(Enterprise, "contact_phone", phone, pk),
+        stored_index(Enterprise, "contact_phone", phone),
+        stored_value(Enterprise, "bank_account", account, pk),
+        stored_index(Enterprise, "bank_account", account),
+    )
+
 
 ITEMS: tuple[dict[str, Any], ...] = (
     {"key": "project_name", "label": "研发项目名称", "kind": "text", "section": "项目信息"},

@@ -48,9 +48,9 @@ SEED = 6
 SAMPLE = 20_000
 ENTERPRISE_COLUMNS = (
     "id, credit_code, name, legal_representative, registered_capital, established_on, address,"
-    " contact_name, contact_phone, contact_email, bank_name, bank_account, employees, revenue,"
+    " contact_name, contact_email, bank_name, employees, revenue,"
     " total_assets, rd_spend, export_value, high_tech, tech_sme, specialized, size, is_demo,"
-    " created_at, updated_at, industry_id, region_id"
+    " created_at, updated_at, industry_id, region_id, "
 )
 SIZES = ("large", "medium", "small", "micro", "")
 SPECIALIZED = ("", "", "", "provincial", "little_giant")
@@ -77,10 +77,8 @@ def _enterprise_row(n: int, rng: random.Random, now: dt.datetime) -> tuple:
         dt.date(1995 + rng.randrange(30), 1 + rng.randrange(12), 1 + rng.randrange(28)),
         f"辽宁省沈阳市浑南区智慧路 {n} 号",
         "李晓梅",
-        "024-23456789",
         "",
         "中国工商银行沈阳分行",
-        f"6222{n:012d}",
         rng.randrange(5, 2000),
         Decimal(revenue),
         Decimal(revenue * 2),
@@ -95,6 +93,7 @@ def _enterprise_row(n: int, rng: random.Random, now: dt.datetime) -> tuple:
         now,
         fx.INDUSTRIES[n % len(fx.INDUSTRIES)],
         city,
+        *fx.enterprise_personal(n + 1, "024-23456789", f"6222{n:012d}"),
     )
 
 
@@ -102,10 +101,12 @@ def load_enterprises(count: int, agent_share: float) -> None:
     """COPY the enterprises, then one enterprise user for every ``1 / agent_share``-th."""
     from django.db import connection
 
+    from . import _fixtures as fx
+
     rng = random.Random(SEED)
     now = dt.datetime.now(dt.UTC)
     connection.ensure_connection()
-    copy_sql = f"COPY enterprises_enterprise ({ENTERPRISE_COLUMNS}) FROM STDIN"
+    copy_sql = f"COPY enterprises_enterprise ({ENTERPRISE_COLUMNS}{fx.ENTERPRISE_PERSONAL_COLUMNS}) FROM STDIN"
     with connection.connection.cursor() as raw, raw.copy(copy_sql) as copy:
         for n in range(count):
             copy.write_row(_enterprise_row(n, rng, now))

@@ -117,3 +117,9 @@ def narrowed_scope(db):
 def _uploads_in_a_temporary_directory(settings, tmp_path):
     # Tests must never write into the demo's upload directory.
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_in_a_temporary_directory(settings, tmp_path):
+    # Each test's chain has its own checkpoint file, never the demo's (core/auditmac.py).
+    settings.POLICYWINDOW_AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"

@@ -4,7 +4,9 @@ policywindow demo          migrate, load demo data, print accounts, serve
 policywindow serve         production WSGI server (gunicorn) on 127.0.0.1:8000
 policywindow worker        background task worker (Django Tasks, database backend)
 policywindow migrate       apply database migrations
-policywindow verify-audit  verify the operation log's hash chain
+policywindow verify-audit  verify the operation log (keyed chain, checkpoints; --seal seals first)
+policywindow rotate-data-key [--resume | --status | --retire KEY_ID]
+                           rotate the personal-data encryption key (docs/operations.md)
 policywindow backup [--output DIR]          database + uploads + manifest into one archive
 policywindow restore ARCHIVE [--database-url URL] [--media-dir DIR] [--force]
                            restore into an empty database, then check migrations, counts, audit chain
@@ -37,6 +39,7 @@ ALIASES = {
     "worker": ["worker"],
     "migrate": ["migrate"],
     "verify-audit": ["verify_audit"],
+    "rotate-data-key": ["rotate_data_key"],
     "create-admins": ["create_admins"],
 }
 

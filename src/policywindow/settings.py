@@ -7,11 +7,13 @@ embedded SQLite demo and as a production deployment on PostgreSQL:
 - ``DATABASE_URL``: defaults to the embedded SQLite file under the data dir.
 - ``POLICYWINDOW_DATA_DIR``: where the SQLite file, uploads and keys live.
 - ``SECRET_KEY``: required in production; generated once per data dir otherwise.
-- ``REDIS_URL``: optional shared cache (sessions stay in the database).
+- ``REDIS_URL``: optional shared cache and rate-limit counters (sessions stay in the database).
+- ``POLICYWINDOW_TRUSTED_PROXIES``: reverse proxies whose ``X-Forwarded-For`` is believed.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -53,6 +55,27 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 
+
+def _trusted_proxies() -> list[str]:
+    """Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated).
+
+    Empty (the default) trusts nobody: the socket address is the client (core/requestctx.py).
+    """
+    entries = [
+        p.strip()
+        for p in os.environ.get("POLICYWINDOW_TRUSTED_PROXIES", "").split(",")
+        if p.strip()
+    ]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise RuntimeError(f"POLICYWINDOW_TRUSTED_PROXIES 含有无效的地址或网段：{exc}") from exc
+    return entries
+
+
+TRUSTED_PROXIES = _trusted_proxies()
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -81,6 +104,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its header goes on every response, the other middleware's and error pages too.
+    "policywindow.core.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "policywindow.core.middleware.RequestContextMiddleware",
@@ -91,7 +116,7 @@ MIDDLEWARE = [
     "policywindow.core.middleware.RejectTraversalUploadNamesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "policywindow.core.middleware.RejectNulInQueryMiddleware",
+    "policywindow.core.middleware.RejectUnsafeInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "policywindow.system.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -151,6 +176,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "policywindow.system.passwords.MinimumLengthValidator"},
     {"NAME": "policywindow.system.passwords.CharacterClassValidator"},
     {"NAME": "policywindow.system.passwords.NotContainingUsernameValidator"},
+    {"NAME": "policywindow.system.passwords.CommonPasswordValidator"},
 ]
 
 if REDIS_URL := os.environ.get("REDIS_URL"):
@@ -184,7 +210,8 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
-    ("vendor/alpinejs", NODE_MODULES / "alpinejs" / "dist"),
+    # Alpine's CSP build: evaluates no expression with new Function (no 'unsafe-eval').
+    ("vendor/alpinejs", NODE_MODULES / "@alpinejs" / "csp" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
 STORAGES = {
@@ -252,6 +279,13 @@ POLICYWINDOW_SIGNING_TRUSTED_CERTS = [
 # personal-data encryption keys. Production takes them from POLICYWINDOW_KEY_<NAME> environment
 # variables or from files the operator places here; elsewhere they are generated on first use.
 POLICYWINDOW_KEY_DIR = Path(os.environ.get("POLICYWINDOW_KEY_DIR", DATA_DIR / "keys")).resolve()
+# Signed checkpoints of the audit chain head, appended outside the database (docs/operations.md).
+POLICYWINDOW_AUDIT_CHECKPOINT_DIR = Path(
+    os.environ.get("POLICYWINDOW_AUDIT_CHECKPOINT_DIR", DATA_DIR / "audit-checkpoints")
+).resolve()
+POLICYWINDOW_AUDIT_CHECKPOINT_SECONDS = int(
+    os.environ.get("POLICYWINDOW_AUDIT_CHECKPOINT_SECONDS", "60")
+)
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

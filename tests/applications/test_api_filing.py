@@ -11,6 +11,7 @@ from django.test import Client
 from policywindow.applications.models import Application, ApplicationSequence
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.system.models import User
+from tests.pdfs import minimal
 
 from .test_filing_factories import (
     CONTACT,
@@ -72,7 +73,7 @@ def _submit(client: Client, pk: int, key: str | None = KEY):
 
 def _ready(client: Client) -> int:
     pk = _create(client).json()["id"]
-    assert _patch(client, pk, {"rd_amount": 4100000}).status_code == 200
+    assert _patch(client, pk, {"rd_amount": "4100000"}).status_code == 200
     assert _upload(client, pk, upload()).status_code == 201
     return pk
 
@@ -129,7 +130,7 @@ def test_a_retried_upload_with_its_key_attaches_the_file_once(client, rule):
     assert retry.status_code == 201 and retry["Idempotent-Replayed"] == "true"
     assert len(retry.json()["materials"]) == 1
     assert Application.objects.get(pk=pk).materials.count() == 1
-    other = _upload(client, pk, upload("营业执照.pdf", b"%PDF-1.4 other"), HTTP_IDEMPOTENCY_KEY=KEY)
+    other = _upload(client, pk, upload("营业执照.pdf", minimal("other")), HTTP_IDEMPOTENCY_KEY=KEY)
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
 
 

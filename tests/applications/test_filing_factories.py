@@ -20,12 +20,13 @@ from policywindow.core.codes import make_uscc
 from policywindow.enterprises.models import Enterprise, EnterpriseMember, Industry, Region
 from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
 from policywindow.policies.search import normalize
+from tests.pdfs import minimal
 from tests.workflow import factories as workflow_factories
 
 _seq = itertools.count(1)
 
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = minimal()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 OLE = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 32

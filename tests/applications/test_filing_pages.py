@@ -353,7 +353,8 @@ def test_catalog_marks_rules_ruled_out_by_an_exclusion_group(login, member, ente
     make_rule(department, items=(), exclusion_group="zjtx", title="省级专精特新奖励")
     filing.submit(member, filing.start_application(member, enterprise, giant))
     page = login(member).get(reverse("applications:rule_catalog")).content.decode()
-    assert "与已申报的《国家级小巨人奖励》互斥" in page
+    assert "贵企业本年度已申报同一互斥组的《国家级小巨人奖励》，同一企业只能享受其一" in page
+    assert "互斥不可申报" in page
 
 
 def test_an_enterprise_user_is_at_home_in_its_space(login, member, enterprise):

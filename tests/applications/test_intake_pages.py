@@ -97,7 +97,8 @@ def test_accept_in_the_browser(monkeypatch, clerk_client, case):
         reverse("applications:intake_accept", args=[case.pk]), _checklist_post(case)
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("applications:intake_queue")
+    # Back on the case, where the clerk prints the 受理通知书 to hand over.
+    assert response["Location"] == reverse("applications:intake_case", args=[case.pk])
     case.refresh_from_db()
     assert case.status == S.IN_REVIEW
 

@@ -101,8 +101,16 @@ SIGNED_IN = f"{ENTERPRISES} {STAFF}"
 # A case (or reform task) of X: X's own staff and the province-wide leaders read it; Y's staff
 # hold the same permissions but get a 404. Only the task's assignee acts on the task.
 CASE_READERS = "rev_x chief_x bureau_leader"
+# Who may read X's case as an application (receipt, materials, the API): everyone who acts on
+# it in their data scope — the window, X's reviewers, the policy office that publishes, issues
+# and archives it, finance that pays it, the bureau. Reading follows the same scope as acting.
+CASE_WORKERS = "clerk rev_x chief_x finance policy_admin bureau_leader"
 OTHER_DEPT = "rev_y chief_y"
 NOT_ASSIGNEES = "rev_y chief_x chief_y bureau_leader"
+
+
+def admin_request(w: World) -> list[Any]:
+    return [w.admin_request.pk]
 
 
 def policy(w: World) -> list[Any]:
@@ -191,10 +199,10 @@ PAGES: dict[str, Entry] = {
     "applications:apply_form": entry(lambda w: [w.draft_a.pk], "ent_a", "ent_b", kind=FORM),
     "applications:apply_supplement": entry(lambda w: [w.fix_a.pk], "ent_a", "ent_b", kind=FORM),
     # Receipts and materials: the enterprise, or staff who may read the case (窗口办件查询).
-    "applications:apply_done": entry(case_a, "ent_a clerk bureau_leader", f"ent_b {STAFF}"),
-    "applications:receipt": entry(case_a, "ent_a clerk bureau_leader", f"ent_b {STAFF}"),
+    "applications:apply_done": entry(case_a, f"ent_a {CASE_WORKERS}", f"ent_b {STAFF}"),
+    "applications:receipt": entry(case_a, f"ent_a {CASE_WORKERS}", f"ent_b {STAFF}"),
     "applications:material_download": entry(
-        lambda w: [w.material_a.pk], "ent_a clerk bureau_leader", f"ent_b {STAFF}"
+        lambda w: [w.material_a.pk], f"ent_a {CASE_WORKERS}", f"ent_b {STAFF}"
     ),
     "applications:item_template": entry(item, SIGNED_IN),
     "applications:counter_form": entry(lambda w: [w.counter_b.pk], "clerk", kind=FORM),
@@ -202,7 +210,9 @@ PAGES: dict[str, Entry] = {
     "applications:intake_accept": entry(case_b, "clerk", kind=ACTION),
     "applications:intake_supplement": entry(case_b, "clerk", kind=ACTION),
     "applications:intake_refuse": entry(case_b, "clerk", kind=ACTION),
-    "applications:case_detail": entry(case_a, "clerk bureau_leader"),
+    # The clerk prints a case's notices (the same files the enterprise downloads).
+    "applications:intake_document": entry(lambda w: [w.case_b.pk, "receipt"], "clerk"),
+    "applications:case_detail": entry(case_a, "clerk policy_admin bureau_leader"),
     "applications:my_detail": entry(case_a, "ent_a", "ent_b"),
     # Each user's own inbox.
     "notifications:open": entry(lambda w: [w.note_ent_a.pk], "ent_a", SIGNED_IN),
@@ -322,7 +332,18 @@ PAGES: dict[str, Entry] = {
         kind=ACTION,
         probe=False,
     ),
-    "system:operlog_detail": entry(lambda w: [w.audit_event.seq], "audit_admin"),
+    "system:operlog_detail": entry(lambda w: [w.audit_event.pk], "audit_admin"),
+    # 双人审批 (filed by sys_admin about audit_admin): only the third 三员 decides, only the
+    # requester withdraws; the other two are refused with a message and nothing happens.
+    "system:admin_request_approve": entry(
+        admin_request, "sec_admin", "sys_admin audit_admin", kind=ACTION, probe=False, refusal=302
+    ),
+    "system:admin_request_reject": entry(
+        admin_request, "sec_admin", "sys_admin audit_admin", kind=ACTION, probe=False, refusal=302
+    ),
+    "system:admin_request_cancel": entry(
+        admin_request, "sys_admin", "sec_admin audit_admin", kind=ACTION, probe=False, refusal=302
+    ),
 }
 
 # (method, path) -> how to fill it and who may call it
@@ -339,7 +360,7 @@ OPERATIONS: dict[tuple[str, str], Entry] = {
         lambda w: [w.enterprise_a.pk], "clerk", kind=ACTION
     ),
     ("GET", "/applications/{application_id}"): entry(
-        case_a, "ent_a clerk bureau_leader", f"ent_b {STAFF}"
+        case_a, f"ent_a {CASE_WORKERS}", f"ent_b {STAFF}"
     ),
     ("PATCH", "/applications/{application_id}"): entry(
         lambda w: [w.draft_a.pk],
@@ -363,7 +384,7 @@ OPERATIONS: dict[tuple[str, str], Entry] = {
     ("POST", "/applications/{application_id}/supplement"): entry(case_b, "clerk", kind=ACTION),
     ("POST", "/applications/{application_id}/refuse"): entry(case_b, "clerk", kind=ACTION),
     ("GET", "/applications/{application_id}/timeline"): entry(
-        case_a, "ent_a clerk bureau_leader", f"ent_b {STAFF}"
+        case_a, f"ent_a {CASE_WORKERS}", f"ent_b {STAFF}"
     ),
     ("POST", "/tasks/{task_id}/decision"): entry(
         task_a,
@@ -466,10 +487,12 @@ def test_every_api_operation_with_path_parameters_has_an_entry():
 
 # --------------------------------------------------------------------------- the requests
 
-# Rows that change on every request (the user's own session), that nothing here writes, and
-# the audit log, where a refusal adds its own "access.denied" line (counted apart).
+# Rows that change on every request (the user's own session), that nothing here writes, the
+# audit log, where a refusal adds its own "access.denied" line (counted apart), and the rate
+# counter that limits those lines per user (core/denials.py).
 _VOLATILE_MODELS = {
     "system.usersession",
+    "core.ratecounter",
     "core.calendarday",
     "enterprises.industry",
     "enterprises.region",
@@ -635,6 +658,7 @@ OUT_OF_SCOPE: dict[str, int] = {
             "applications:case_detail",
             "applications:intake_accept",
             "applications:intake_case",
+            "applications:intake_document",
             "applications:intake_refuse",
             "applications:intake_supplement",
             "applications:material_download",

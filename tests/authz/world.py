@@ -54,6 +54,7 @@ from policywindow.system.models import (
     User,
     UserSession,
 )
+from policywindow.system.services import admin_requests
 from policywindow.workflow.models import TaskAttachment, WorkflowTask
 from policywindow.workflow.services import runtime
 from tests.applications.test_filing_factories import (
@@ -248,7 +249,9 @@ def _money(world: World) -> None:
             workbook([(form.number, "x", "矩阵", "1.00", "2026-11-20", "GK-1")]),
         ),
     )
-    world.objects["space_doc"] = space.issue(case, "acceptance")
+    world.objects["space_doc"] = space.issue(
+        case, "acceptance", base_url="https://zwfw.example.gov.cn/"
+    )
     world.objects["archive_batch"] = archives.run_batch(archives.start_batch(admin, [case.pk]))
     world.objects["archive"] = Archive.objects.get(application=case)
 
@@ -308,6 +311,9 @@ def _system(world: World) -> None:
         world.objects[f"note_{key}"] = Notification.objects.get(
             recipient=user, dedupe_key=f"authz:{key}"
         )
+    world.objects["admin_request"] = admin_requests.file_request(
+        world.u("sys_admin"), target=world.u("audit_admin"), action="disable", reason="矩阵"
+    ).request
     world.objects["token_a"] = api_services.issue_token(
         world.u("ent_a"), name="矩阵", lifetime=dt.timedelta(days=1)
     ).token
@@ -318,7 +324,7 @@ def _system(world: World) -> None:
         dict_type=DictType.objects.first(),
         dict_item=DictItem.objects.first(),
         param=SystemParameter.objects.first(),
-        audit_event=AuditEvent.objects.order_by("-seq").first(),
+        audit_event=AuditEvent.objects.order_by("-id").first(),
         item=_with_template(RequiredItem.objects.filter(rule_version=world.rule.current).first()),
         attachment=policies.add_attachment(
             world.u("policy_admin"), world.policy, upload("附件.pdf")

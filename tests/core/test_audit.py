@@ -1,25 +1,24 @@
-"""The operation log is append-only and hash-chained; verify-audit names the first broken link."""
+"""The operation log: written without a global lock, sealed into a keyed chain, anchored outside.
+
+Attacks on the log are in tests/hostile/test_audit_forgery.py; concurrency on PostgreSQL in
+tests/core/test_audit_concurrency.py.
+"""
+
+import json
 
 import pytest
-from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from policywindow.core import audit
-from policywindow.core.models import AuditEvent
+from policywindow.core import audit, auditmac
+from policywindow.core.models import AuditChainHead, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
-
-def _raw(sql: str, params: list) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The database refuses UPDATE/DELETE on the log; an attacker with owner rights could
-            # switch that off, which is exactly what the hash chain must still catch.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="database trigger exists on PostgreSQL only"
+)
 
 
 def _events(n: int) -> list[AuditEvent]:
@@ -31,42 +30,79 @@ def _events(n: int) -> list[AuditEvent]:
     ]
 
 
-def test_chain_links_each_record_to_the_previous_one():
+def test_record_is_one_insert_and_touches_no_shared_row():
+    with CaptureQueriesContext(connection) as queries:
+        event = audit.record("test.event", message="一次写入")
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 1 and statements[0].startswith("INSERT")
+    assert "core_auditchainhead" not in statements[0] and "FOR UPDATE" not in statements[0]
+    assert event.seq is None and event.hash == "" and len(event.entry_mac) == 64
+
+
+def test_sealing_links_events_in_order_from_the_genesis():
     events = _events(3)
-    assert [e.seq for e in events] == [1, 2, 3]
-    assert events[0].prev_hash == audit.GENESIS_HASH
-    assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
+    result = audit.seal_pending()
+    assert result.sealed == 3 and result.rejected == []
+    sealed = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in sealed] == [1, 2, 3]
+    assert [e.pk for e in sealed] == [e.pk for e in events]
+    head = AuditChainHead.objects.get()
+    assert sealed[0].prev_hash == auditmac.genesis_mac(head.chain_id)
+    assert sealed[1].prev_hash == sealed[0].hash and sealed[2].prev_hash == sealed[1].hash
+    assert (head.last_seq, head.last_hash) == (3, sealed[2].hash)
     report = audit.verify_chain()
-    assert report.ok and report.checked == 3
+    assert report.ok and report.sealed == 3 and report.pending == 0
 
 
-def test_tampered_content_is_named(capsys):
-    _events(4)
-    _raw("UPDATE core_auditevent SET message = %s WHERE seq = %s", ["改过了", 3])
-    report = audit.verify_chain()
-    assert not report.ok and report.broken_seq == 3 and "篡改" in report.reason
-    with pytest.raises(CommandError, match="第一条异常记录序号 3"):
-        call_command("verify_audit")
-
-
-def test_deleted_record_is_named():
-    _events(4)
-    _raw("DELETE FROM core_auditevent WHERE seq = %s", [2])
-    report = audit.verify_chain()
-    assert report.broken_seq == 2 and "缺少序号 2" in report.reason
-
-
-def test_deleted_tail_is_caught_by_the_head():
-    _events(3)
-    _raw("DELETE FROM core_auditevent WHERE seq = %s", [3])
-    report = audit.verify_chain()
-    assert report.broken_seq == 3 and "末尾" in report.reason
-
-
-def test_verify_command_reports_success(capsys):
+def test_sealing_writes_a_signed_checkpoint_outside_the_database():
     _events(2)
+    checkpoint = audit.seal_pending().checkpoint
+    head = AuditChainHead.objects.get()
+    assert (checkpoint.seq, checkpoint.mac, checkpoint.kind) == (2, head.last_hash, "checkpoint")
+    line = json.loads(auditmac.checkpoint_path(head.chain_id).read_text())
+    assert line["seq"] == 2 and line["sig"] == checkpoint.signature()
+    assert audit.verify_chain().checkpoints == 1
+
+
+def test_checkpoints_wait_for_their_interval(settings):
+    settings.POLICYWINDOW_AUDIT_CHECKPOINT_SECONDS = 3600
+    _events(1)
+    assert audit.seal_pending().checkpoint is not None  # the chain's first checkpoint at once
+    _events(1)
+    assert audit.seal_pending().checkpoint is None
+    settings.POLICYWINDOW_AUDIT_CHECKPOINT_SECONDS = 0
+    assert audit.seal_pending().checkpoint.seq == 2  # nothing to seal, the checkpoint is due
+
+
+def test_an_idle_sealer_reads_one_index_and_locks_nothing():
+    _events(2)
+    audit.seal_pending()
+    with CaptureQueriesContext(connection) as queries:
+        result = audit.seal_pending()
+    assert result.sealed == 0 and result.checkpoint is None
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 2 and not any("FOR UPDATE" in sql for sql in statements)
+
+
+def test_unsealed_events_are_reported_apart_from_forgeries(capsys):
+    _events(2)
+    audit.seal_pending()
+    later = _events(3)
+    report = audit.verify_chain()
+    assert report.ok and (report.sealed, report.pending) == (2, 3)
+    assert report.oldest_pending == later[0].occurred_at
     call_command("verify_audit")
-    assert "共校验 2 条记录" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "操作日志哈希链完整：已封存 2 条" in out and "检查点 1 个均相符" in out
+    assert "待封存 3 条（最早" in out
+
+
+def test_verify_command_can_seal_first(capsys):
+    _events(2)
+    call_command("verify_audit", "--seal")
+    out = capsys.readouterr().out
+    assert "已封存 2 条记录" in out and "已封存 2 条，条目 MAC 与链 MAC 均相符" in out
+    assert "没有待封存的记录" in out
 
 
 def test_model_refuses_updates_and_deletes():
@@ -78,19 +114,40 @@ def test_model_refuses_updates_and_deletes():
         event.delete()
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="database trigger exists on PostgreSQL only"
-)
-def test_database_refuses_update_on_postgresql():
-    _events(1)
-    from django.db import DatabaseError
-
+def _refused(sql: str, params: list) -> None:
     with (
         pytest.raises(DatabaseError, match="append-only"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute("UPDATE core_auditevent SET message = 'x' WHERE seq = 1")
+        cursor.execute(sql, params)
+
+
+@on_postgresql
+def test_database_refuses_changes_to_content_and_to_sealed_rows():
+    events = _events(2)
+    audit.seal_pending()
+    sealed = events[0].pk
+    _refused("UPDATE core_auditevent SET message = 'x' WHERE id = %s", [sealed])
+    _refused("UPDATE core_auditevent SET hash = 'x' WHERE id = %s", [sealed])
+    _refused("DELETE FROM core_auditevent WHERE id = %s", [sealed])
+    pending = _events(1)[0].pk
+    _refused("UPDATE core_auditevent SET message = 'x' WHERE id = %s", [pending])
+    _refused(
+        "UPDATE core_auditevent SET seq = 99, hash = 'x', message = 'y' WHERE id = %s", [pending]
+    )
+    _refused("DELETE FROM core_auditevent WHERE id = %s", [pending])
+
+
+@on_postgresql
+def test_database_refuses_inserting_a_row_that_claims_to_be_sealed():
+    _refused(
+        "INSERT INTO core_auditevent (seq, occurred_at, actor_name, action, object_type,"
+        " object_id, object_repr, ip, result, message, nonce, entry_mac, prev_hash, hash,"
+        " rejected) VALUES (1, now(), '', 'x', '', '', '', '', 'success', '', 'n', 'm', 'p',"
+        " 'h', false)",
+        [],
+    )
 
 
 def test_event_rolls_back_with_the_change():

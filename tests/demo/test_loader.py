@@ -3,6 +3,7 @@ checked for what a demo needs, then rolled back."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Q
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -19,17 +21,24 @@ from pypdf import PdfReader
 
 from policywindow.applications.models import Application, Material, SupplementNotice
 from policywindow.applications.models import ApplicationStatus as S
+from policywindow.applications.selectors import staff_applications
 from policywindow.core.codes import validate_uscc
 from policywindow.demo.case_data import CASES
 from policywindow.demo.enterprise_data import ENTERPRISES
 from policywindow.demo.enterprise_loader import credit_code
 from policywindow.demo.loader import load_business_demo
+from policywindow.demo.policy_loader import application_window
 from policywindow.enterprises.models import Enterprise
-from policywindow.enterprises.selectors import enterprise_of
+from policywindow.enterprises.selectors import enterprise_of, enterprises_visible_to
 from policywindow.finance.models import Budget, PublicityBatch
+from policywindow.notifications.models import Notification
 from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
 from policywindow.system.demo import load_demo
 from policywindow.system.models import User
+from policywindow.workflow import spec
+from policywindow.workflow.candidates import DECIDE_PERMISSIONS
+from policywindow.workflow.models import WorkflowDefinition, WorkflowTask
+from policywindow.workflow.services.designer import form_facts
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +76,10 @@ def test_demo_policies_are_published_with_rules_and_items(demo):
     for rule in rules:
         assert rule.current.status == RuleVersion.Status.PUBLISHED, rule.code
         assert rule.current.items.exists(), rule.code
-        assert rule.current.closes_on.isoformat() == "2026-12-31"
+        # Relative to the load day: open now and for at least three months more.
+        opens, closes = application_window(timezone.localdate())
+        assert (rule.current.opens_on, rule.current.closes_on) == (opens, closes)
+        assert closes >= timezone.localdate() + dt.timedelta(days=90)
     promises = RequiredItem.objects.filter(key="credit_promise", rule_version__rule__in=rules)
     assert promises.exists() and all(item.template_file for item in promises)
     # The formula naming a form item was set after the items: it computes.
@@ -210,3 +222,50 @@ def test_budgets_hold_the_approved_amounts_and_one_batch_is_in_publicity(demo):
     assert sorted(passed.values_list("status", flat=True)) == [S.DISBURSED, S.IN_FINANCE]
     paid = Budget.objects.filter(disbursed__gt=0).get()
     assert paid.disbursed == passed.get(status=S.DISBURSED).approved_amount
+
+
+# --------------------------------------------------------------------------- demo roles (issue 15)
+def test_every_demo_approver_can_see_and_decide_the_tasks_they_are_told_of(demo, client):
+    told = Notification.objects.filter(subject__startswith="新的审批待办").values("recipient")
+    approvers = User.objects.filter(Q(pk__in=told) | Q(workflow_tasks__status="open")).distinct()
+    assert approvers.filter(username="czt_officer").exists()
+    for user in approvers:
+        assert all(user.has_permission_code(code) for code in DECIDE_PERMISSIONS), user.username
+    officer = User.objects.get(username="czt_officer")
+    task = WorkflowTask.objects.filter(assignee=officer, status="open").first()
+    assert task is not None and task.node_name == "财政厅审核"
+    client.force_login(officer)
+    for url in ("/approvals/todo/", f"/approvals/cases/{task.application_id}/", "/api/v1/tasks"):
+        assert client.get(url).status_code == 200, url
+    # The demo's own workflows pass the publishing check that names who cannot decide.
+    for workflow in WorkflowDefinition.objects.filter(status="published"):
+        assert spec.problems(spec.parse(workflow.spec), extra_facts=form_facts(workflow.rule)) == []
+
+
+@pytest.mark.parametrize(("username", "city"), [("sy_clerk", "2101"), ("dl_clerk", "2102")])
+def test_city_clerks_read_only_their_citys_enterprises_and_cases(demo, client, username, city):
+    clerk = User.objects.get(username=username)
+    enterprises = enterprises_visible_to(clerk)
+    cases = staff_applications(clerk)
+    assert enterprises.exists() and cases.exists()
+    assert {e.region_id[:4] for e in enterprises} == {city}
+    assert {c.enterprise.region_id[:4] for c in cases} == {city}
+    client.force_login(clerk)
+    page = client.get("/window/cases/").content.decode()
+    others = Application.objects.exclude(number=None).exclude(
+        enterprise__region__code__startswith=city
+    )
+    assert not any(case.number in page for case in others)
+    # The province's window still serves every city (一口受理).
+    province = staff_applications(User.objects.get(username="clerk"))
+    assert province.count() == Application.objects.exclude(status=S.DRAFT).count()
+
+
+def test_the_policy_office_reads_the_cases_it_publishes_issues_and_archives(demo, client):
+    client.force_login(User.objects.get(username="zcdx_chief"))
+    for case in Application.objects.filter(status__in=(S.IN_PUBLICITY, S.IN_FINANCE, S.DISBURSED)):
+        response = client.get(f"/api/v1/applications/{case.pk}")
+        assert response.status_code == 200, case.number
+        assert response.json()["number"] == case.number
+    listed = client.get("/api/v1/applications", {"page_size": 100}).json()
+    assert listed["total"] == Application.objects.exclude(status=S.DRAFT).count()

@@ -8,6 +8,10 @@ a browser downloaded by Playwright, which this environment does not have):
   through the login form when a user is given;
 - ``shot(page, step)``: a full-page PNG under ``$POLICYWINDOW_TEST_ARTIFACTS/screenshots``.
 
+Every page the tests open runs under the product's Content-Security-Policy and is watched: a
+``securitypolicyviolation`` event, a console message about the policy, or an Alpine expression
+the CSP build could not run fails the test (at teardown, listing what was refused and where).
+
 Every test here needs the live server, hence a transactional database: each test starts from a
 flushed database that post_migrate has re-seeded with the built-in menus, roles and parameters.
 """
@@ -22,7 +26,15 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 from pytest_django.live_server_helper import LiveServer
 
 from policywindow.system.models import User
@@ -45,6 +57,17 @@ ARTIFACTS = Path(
 SCREENSHOTS = ARTIFACTS / "screenshots"
 TIMEOUT_MS = 10_000
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+# Runs in every frame before the page's own scripts; the binding reports to the test.
+CSP_BINDING = "__pwReportCspViolation"
+CSP_LISTENER = f"""
+document.addEventListener("securitypolicyviolation", (e) => {{
+  window.{CSP_BINDING}(`${{e.effectiveDirective}} refused ${{e.blockedURI || "inline"}}`
+    + ` in ${{e.sourceFile || e.documentURI}}:${{e.lineNumber}} ${{e.sample}}`);
+}});
+"""
+# Console lines that mean the policy bit or Alpine's CSP build could not read a directive.
+BROKEN_UNDER_CSP = re.compile(r"Content Security Policy|Alpine (Expression )?Error")
 
 expect.set_options(timeout=TIMEOUT_MS)
 
@@ -119,9 +142,32 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
     return take
 
 
+def watch_csp(context: BrowserContext, problems: list[str]) -> None:
+    """Collect into ``problems`` what the policy refused in any page or frame of ``context``."""
+    context.expose_binding(CSP_BINDING, lambda _source, text: problems.append(text))
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if BROKEN_UNDER_CSP.search(message.text):
+            problems.append(f"console {message.type}: {message.text}")
+
+    context.on("console", on_console)
+
+
+@pytest.fixture
+def csp_problems() -> list[str]:
+    """What the policy refused in the test's pages (page_for fails the test unless empty)."""
+    return []
+
+
 @pytest.fixture
 def page_for(
-    request: pytest.FixtureRequest, chromium: Browser, live_server, transactional_db, shot
+    request: pytest.FixtureRequest,
+    chromium: Browser,
+    live_server,
+    transactional_db,
+    shot,
+    csp_problems: list[str],
 ) -> Iterator[Callable[..., Page]]:
     """Open a page in a new browser context; sign in first when given a user."""
     contexts = []
@@ -134,6 +180,7 @@ def page_for(
             viewport={"width": 1366, "height": 860},
         )
         context.set_default_timeout(TIMEOUT_MS)
+        watch_csp(context, csp_problems)
         contexts.append(context)
         page = context.new_page()
         if user is not None:
@@ -149,6 +196,8 @@ def page_for(
             shot(page, "failed")
     for context in contexts:
         context.close()
+    if csp_problems:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(csp_problems))
 
 
 def submit_login(page: Page, username: str, password: str) -> None:

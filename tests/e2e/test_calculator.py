@@ -71,7 +71,7 @@ def test_enterprise_sees_its_matches_and_files_the_eligible_rule(page_for, agent
     expect(eligible.get_by_test_id("amount")).to_have_text("420,000.00 元")
     failing = card(page, "SCALE-CALC")
     expect(failing.get_by_test_id("badge")).to_have_text("不符合条件")
-    expect(failing.get_by_test_id("failures")).to_have_text("从业人员 120 人，须高于 500 人")
+    expect(failing.get_by_test_id("failures")).to_have_text("贵企业从业人员 120 人，须高于 500 人")
     expect(failing.get_by_test_id("apply")).to_have_count(0)
     expect(card(page, "EXPORT-CALC").get_by_test_id("unknowns")).to_have_text(
         "缺少数据：上年出口额"
@@ -103,7 +103,7 @@ def test_a_visitor_uses_the_public_calculator(page_for, agent, shot):
     page.get_by_test_id("calculate").click()
     expect(card(page, "SCALE-CALC")).to_have_attribute("data-status", "eligible")
     expect(card(page, "RD-CALC").get_by_test_id("failures")).to_have_text(
-        "上年研发费用 2,400,000.00 元，低于要求的 3,000,000.00 元"
+        "贵企业上年研发费用 2,400,000.00 元，低于要求的 3,000,000.00 元"
     )
     expect(card(page, "EXPORT-CALC").get_by_test_id("unknowns")).to_have_text(
         "缺少数据：上年出口额"

@@ -264,8 +264,11 @@ def test_enterprise_files_clerk_returns_for_fix_then_accepts(page_for, cast, sho
         item_row(clerk, key).get_by_text("齐全", exact=True).click()
     shot(clerk, "supplement-chosen")
     clerk.get_by_test_id("supplement").click()
-    expect(clerk).to_have_url(at("/window/intake/"))
+    # Back on the case, with the 补正告知书 to print and hand over.
+    expect(clerk).to_have_url(at(f"/window/intake/{application.pk}/"))
     expect(flash(clerk)).to_contain_text(f"已向企业一次性告知申报 {number} 需补正的全部事项")
+    expect(clerk.get_by_test_id("print-supplement")).to_contain_text("补正告知书")
+    sidebar(clerk).locator('a[data-menu="window.intake"]').click()
     expect(
         clerk.get_by_test_id("intake-queue").locator(f'tr[data-number="{number}"]')
     ).to_have_count(0)

@@ -36,6 +36,11 @@ def _signing_key_in_scratch(settings, tmp_path):
     settings.POLICYWINDOW_SIGNING_TRUSTED_CERTS = []
 
 
+@pytest.fixture(autouse=True)
+def _site_url(settings):
+    settings.POLICYWINDOW_SITE_URL = "https://zwfw.example.gov.cn"  # the sweep prints it
+
+
 def _cases(make_department, make_user):
     """One enterprise with a case in review, one waiting for 补正 and one paid with its form."""
     department = make_department("省科学技术厅")

@@ -68,15 +68,16 @@ def test_new_user_is_created_granted_a_role_and_changes_password_on_first_sign_i
     new_user = User.objects.get(username="zhaoliu")
     assert new_user.must_change_password and not new_user.roles.exists()
 
-    # The security administrator grants the system administrator role.
+    # The security administrator grants a business role (三员 roles are never offered).
     security = page_for(secadmin)
     open_role_page(security, new_user)
-    security.get_by_label("系统管理员（三员·系统管理员）", exact=True).check()
+    expect(security.get_by_label("系统管理员", exact=True)).to_have_count(0)
+    security.get_by_label("窗口受理人员", exact=True).check()
     shot(security, "grant-role")
     security.get_by_test_id("save-roles").click()
     expect(security).to_have_url(at("/system/users/"))
     expect(security.locator(".pw-messages")).to_contain_text("已为 赵六（zhaoliu） 分配角色")
-    expect(user_row(security, "zhaoliu")).to_contain_text("系统管理员")
+    expect(user_row(security, "zhaoliu")).to_contain_text("窗口受理人员")
     shot(security, "role-granted")
 
     # The new user signs in: first the password change, then the granted menus.
@@ -98,28 +99,44 @@ def test_new_user_is_created_granted_a_role_and_changes_password_on_first_sign_i
     expect(newcomer).to_have_url(at("/"))
     expect(newcomer.locator(".pw-messages")).to_contain_text("密码已修改")
     nav = sidebar(newcomer)
-    expect(nav.locator(".pw-nav-group", has_text="系统管理")).to_be_visible()
-    expect(nav.locator('a[data-menu="system.user"]')).to_have_text("用户管理")
+    expect(nav.locator(".pw-nav-group", has_text="窗口受理")).to_be_visible()
+    expect(nav.locator('a[data-menu="window.cases"]')).to_have_text("办件查询")
+    expect(nav).not_to_contain_text("系统管理")
     shot(newcomer, "workbench-with-granted-menus")
-    nav.locator('a[data-menu="system.user"]').click()
-    expect(newcomer.locator("h1.pw-title")).to_have_text("用户管理")
-    shot(newcomer, "user-list")
+    nav.locator('a[data-menu="window.cases"]').click()
+    expect(newcomer.locator("h1.pw-title")).to_have_text("办件查询")
+    shot(newcomer, "case-list")
 
 
-def test_separation_of_duties_refuses_two_administrator_roles(page_for, secadmin, make_user, shot):
-    target = make_user("sunba", real_name="孙八")
-    page = page_for(secadmin)
-    open_role_page(page, target)
-    page.get_by_label("系统管理员（三员·系统管理员）", exact=True).check()
-    page.get_by_label("审计管理员（三员·审计管理员）", exact=True).check()
-    page.get_by_test_id("save-roles").click()
+def test_administrator_accounts_are_changed_only_by_dual_control(
+    page_for, sysadmin, secadmin, auditor, shot
+):
+    # The user list offers no direct action on a 三员 account, only the way to 双人审批.
+    admin = page_for(sysadmin)
+    admin.goto("/system/users/?q=auditor")
+    row = user_row(admin, "auditor")
+    expect(row.get_by_test_id("admin-account")).to_contain_text("双人审批")
+    expect(row.get_by_role("button")).to_have_count(0)
+    shot(admin, "admin-row")
 
-    expect(page).to_have_url(at(f"/system/users/{target.pk}/roles/"))
-    expect(field_error(page, "roles")).to_contain_text(
-        "系统管理员、安全管理员、审计管理员三者互斥，不能同时分配"
-    )
-    expect(field_error(page, "roles")).to_be_visible()
-    expect(page.get_by_label("系统管理员（三员·系统管理员）", exact=True)).to_be_checked()
-    expect(page.get_by_label("审计管理员（三员·审计管理员）", exact=True)).to_be_checked()
-    shot(page, "refused")
-    assert not target.roles.exists()
+    # The system administrator files a reset and sees the first half once.
+    row.get_by_role("link", name="双人审批").click()
+    expect(admin.locator("h1.pw-title")).to_have_text("双人审批")
+    admin.locator("#id_target").select_option(str(auditor.pk))
+    admin.locator("#id_action").select_option("reset_password")
+    admin.locator("#id_reason").fill("本人手机遗失")
+    admin.get_by_test_id("file-request").click()
+    first = admin.get_by_test_id("one-time-half").inner_text()
+    assert len(first) == 8
+    shot(admin, "first-half")
+
+    # The security administrator approves and sees the second half once.
+    security = page_for(secadmin)
+    security.goto("/system/admin-requests/")
+    security.once("dialog", lambda dialog: dialog.accept())
+    security.get_by_test_id("approve").click()
+    second = security.get_by_test_id("one-time-half").inner_text()
+    assert len(second) == 8 and second != first
+    shot(security, "second-half")
+    auditor.refresh_from_db()
+    assert auditor.must_change_password and auditor.must_bind_totp

@@ -146,7 +146,7 @@ def test_missing_size_indicator_is_reported(clerk):
 def test_one_bad_row_at_the_end_stops_all_the_good_ones(clerk):
     rows = [row() for _ in range(5)] + [row(registered_capital="五百万")]
     report = rejected(clerk, xlsx(rows))
-    assert report == [(8, "注册资本（万元）", "输入一个数字。")]
+    assert report == [(8, "注册资本（万元）", "注册资本（万元）须为金额数字，如 12345.67")]
     assert Enterprise.objects.count() == 0
 
 

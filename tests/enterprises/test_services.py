@@ -27,7 +27,7 @@ def refusal(call, *args, **kwargs) -> dict[str, list[str]]:
 
 
 def events(action: str):
-    return AuditEvent.objects.filter(action=action).order_by("seq")
+    return AuditEvent.objects.filter(action=action).order_by("id")
 
 
 # ---------------------------------------------------------------- create

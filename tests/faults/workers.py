@@ -25,6 +25,8 @@ def worker(*args: str, data_dir: Path) -> subprocess.Popen:
         "POLICYWINDOW_DATA_DIR": str(data_dir),
         "POLICYWINDOW_MEDIA_DIR": str(settings.MEDIA_ROOT),
         "POLICYWINDOW_SIGNING_DIR": str(settings.POLICYWINDOW_SIGNING_DIR),
+        # The audit and data keys: the worker reads what this test wrote and seals its events.
+        "POLICYWINDOW_KEY_DIR": str(settings.POLICYWINDOW_KEY_DIR),
         "SECRET_KEY": "fault-test",
     }
     script = Path(sys.executable).with_name("policywindow")

@@ -6,7 +6,6 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from policywindow.core.calendar import SHANGHAI
@@ -22,14 +21,6 @@ def clock(monkeypatch):
         return moment
 
     return set_to
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    # The objection counter lives in the cache; every test starts with none.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

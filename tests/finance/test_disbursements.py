@@ -15,6 +15,7 @@ from policywindow.core.models import AuditEvent
 from policywindow.finance.models import Budget, Disbursement
 from policywindow.finance.services import disbursements, submissions
 from policywindow.notifications.models import Notification
+from tests.applications.test_intake_factories import make_member
 from tests.finance.factories import make_budget, make_rule
 from tests.finance.payments import issued, passed, payment, received
 
@@ -34,6 +35,7 @@ def setting(people):
 def test_a_payment_of_the_approved_amount_moves_the_case_to_disbursed(people, setting):
     budget, batch, forms = setting
     received(people, batch)
+    make_member(people.applicant, forms[0].application.enterprise)  # the enterprise is told
     paid = disbursements.record(people.finance, forms[0].pk, payment("300,000.00"))
     case = paid.application
     case.refresh_from_db()

@@ -9,11 +9,13 @@ from django.test import Client
 from django.urls import reverse
 
 from policywindow.applications.models import ApplicationStatus as S
+from policywindow.core import crypto
 from policywindow.core.errors import Conflict, NotFound, ValidationFailed
 from policywindow.finance.models import Budget, Commitment, Objection, PublicityEntry
 from policywindow.finance.services import objections, publicity
 from policywindow.finance.services.objections import ObjectionInput
 from policywindow.notifications.models import Notification
+from tests.applications.test_intake_factories import make_member
 from tests.finance.factories import approved, decide, make_budget, make_rule, open_task
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +64,8 @@ def test_anyone_files_an_objection_and_the_lead_department_hears_of_it(published
     assert answer.status_code == 302 and answer.url.endswith("?filed=1")
     objection = Objection.objects.get()
     assert (objection.name, objection.phone, objection.status) == ("李明", "024-23456789", "open")
+    stored = Objection.objects.values_list("phone", flat=True).get()  # encrypted at rest
+    assert crypto.is_envelope(stored.text) and "23456789" not in stored.text
     published.refresh_from_db()
     assert published.status == S.OBJECTION
     told = Notification.objects.filter(kind="objection_filed")
@@ -111,6 +115,7 @@ def test_an_upheld_objection_sends_the_case_back_to_its_last_level_and_frees_the
     people, published
 ):
     objection = file(published)
+    make_member(people.applicant, published.enterprise)  # the enterprise is told
     objections.uphold(people.chief, objection.pk, "经核查证书已被撤销，异议成立")
     published.refresh_from_db()
     assert (published.status, published.approved_amount) == (S.IN_REVIEW, None)

@@ -31,7 +31,7 @@ def _form_files() -> list[Path]:
 
 
 def _content(response) -> bytes:
-    return b"".join(response.streaming_content)
+    return response.getvalue()  # streamed (a stored file) or not (made for the request)
 
 
 @pytest.fixture

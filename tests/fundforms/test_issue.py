@@ -9,7 +9,7 @@ import pytest
 
 from policywindow.applications.models import Application, ApplicationEvent
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.core import audit
+from policywindow.core import audit, crypto
 from policywindow.core.audit import verify_chain
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.models import AuditEvent
@@ -45,6 +45,9 @@ def test_a_batch_numbers_its_forms_and_freezes_their_content(people, make_approv
     assert forms[0].approved_amount == Decimal("300000.00")
     assert content["demo"] is True and content["issued_by"] == "孙政策"
     assert content["rule"]["code"] == first.rule.code
+    # At rest the whole snapshot is one envelope: no bank account in the database.
+    stored = FundForm.objects.values_list("content", flat=True).get(pk=forms[0].pk)
+    assert crypto.is_envelope(stored.text) and "6222020200112233445" not in stored.text
     # The files are left to the background task: none is made while issuing.
     assert not any(f.sha256 or f.pdf for f in forms)
     assert (batch.files_total, batch.files_done) == (3, 0) and not batch.sha256

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _content(response) -> bytes:
-    return b"".join(response.streaming_content)
+    return response.getvalue()  # streamed (a stored file) or not (made for the request)
 
 
 def test_the_list_shows_cases_past_publicity_with_checkboxes(people, make_approved, login):

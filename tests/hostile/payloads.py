@@ -12,18 +12,22 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests import pdfs
+
 MB = 1024 * 1024
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = pdfs.minimal()
 # A Windows executable, renamed.
 EXE = (
     b"MZ\x90\x00\x03\x00\x00\x00\x04\x00"
     + b"\x00" * 50
     + b"This program cannot be run in DOS mode.\r\n"
 )
-PDF_WITH_JS = (
-    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R "
-    b"/OpenAction << /S /JavaScript /JS (app.launchURL('http://evil.example/');) >> >> endobj\n"
-    b"trailer << /Root 1 0 R >>\n%%EOF\n"
+PDF_WITH_JS = pdfs.document(
+    {
+        1: pdfs.catalog_with(
+            b"/OpenAction << /S /JavaScript /JS (app.launchURL('http://evil.example/');) >>"
+        )
+    }
 )
 
 

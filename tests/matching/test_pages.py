@@ -36,7 +36,7 @@ def test_enterprise_sees_eligible_rules_with_amount_and_why_others_fail(
     _enterprise, agent = enterprise_with_agent(rd_spend=Decimal("3000000"), employees=80)
     page = login(agent).get(CALCULATOR).content.decode()
     assert "研发费用后补助" in page and "300,000.00 元" in page
-    assert "从业人员 80 人，须高于 100 人" in page
+    assert "贵企业从业人员 80 人，须高于 100 人" in page
     assert reverse("applications:apply_start", args=[eligible.code]) in page
     assert reverse("applications:apply_start", args=[failing.code]) not in page
     assert "立即申报" in page

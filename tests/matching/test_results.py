@@ -37,19 +37,19 @@ def test_one_cent_below_the_threshold_names_the_failing_condition(rule_for):
     rule = rule_for()
     match = verdict(rule, rd_spend=Decimal("2999999.99"))
     assert match.status == engine.INELIGIBLE
-    assert match.failures == ("上年研发费用 2,999,999.99 元，低于要求的 3,000,000.00 元",)
+    assert match.failures == ("贵企业上年研发费用 2,999,999.99 元，低于要求的 3,000,000.00 元",)
     assert match.amount is None
 
 
 def test_failure_reads_like_the_engine_explains_it(rule_for):
     rule = rule_for()
     match = verdict(rule, rd_spend=Decimal("2400000"))
-    assert match.failures == ("上年研发费用 2,400,000.00 元，低于要求的 3,000,000.00 元",)
+    assert match.failures == ("贵企业上年研发费用 2,400,000.00 元，低于要求的 3,000,000.00 元",)
 
 
 def test_strict_comparison_at_its_boundary_fails(rule_for):
     rule = rule_for(EMPLOYEE_RULE, formula="")
-    assert verdict(rule, employees=100).failures == ("从业人员 100 人，须高于 100 人",)
+    assert verdict(rule, employees=100).failures == ("贵企业从业人员 100 人，须高于 100 人",)
     eligible = verdict(rule, employees=101)
     assert eligible.status == engine.ELIGIBLE and eligible.amount is None
 

@@ -20,9 +20,8 @@ def _notify(recipients, key: str = "task:1:assigned", **fields) -> int:
 
 
 def _channels(user) -> list[tuple[str, str]]:
-    return sorted(
-        Delivery.objects.filter(notification__recipient=user).values_list("channel", "address")
-    )
+    deliveries = Delivery.objects.filter(notification__recipient=user)
+    return sorted((d.channel, d.address) for d in deliveries)  # the address is encrypted
 
 
 def test_one_message_per_recipient_with_email_and_sms(make_user):

@@ -15,6 +15,7 @@ from tests.applications.test_filing_factories import (
     upload,
 )
 from tests.applications.test_intake_factories import all_complete
+from tests.pdfs import document
 
 
 def decided_case(department: Department, applicant: User, clerk: User, tag: str) -> Application:
@@ -27,14 +28,14 @@ def decided_case(department: Department, applicant: User, clerk: User, tag: str)
     application = filing.start_application(
         applicant, enterprise, make_rule(department, items=(LICENSE,))
     )
-    license_pdf = b"%PDF-1.4\n% license " + tag.encode() + b"\n%%EOF\n"
+    license_pdf = document(note=f"license {tag}")
     filing.save_answers(
         applicant, application, {}, {"license": [upload("营业执照.pdf", license_pdf)]}
     )
     case = filing.submit(applicant, application)
     case = intake.accept(clerk, case, all_complete(case), expected_revision=case.revision)
     task = WorkflowTask.objects.get(application=case, status="open")
-    opinion_pdf = b"%PDF-1.4\n% opinion " + tag.encode() + b"\n%%EOF\n"
+    opinion_pdf = document(note=f"opinion {tag}")
     runtime.decide(
         task.assignee,
         task.pk,

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 
 UPLOAD = b"%PDF-1.4\n% an uploaded material\n%%EOF\n"
+AUDIT_KEY = Path("keys") / "audit-mac.key"
+AUDITED = "from policywindow.core import audit; audit.record('test.cli'); audit.seal_pending()"
 
 
 def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
@@ -37,6 +40,7 @@ def archive(tmp_path_factory) -> Path:
     """A migrated installation with one uploaded file, backed up once for the module."""
     source = tmp_path_factory.mktemp("source")
     assert _cli("migrate", data_dir=source).returncode == 0
+    assert _cli("shell", "-c", AUDITED, data_dir=source).returncode == 0
     upload = source / "uploads" / "materials" / "0123abcd.pdf"
     upload.parent.mkdir(parents=True)
     upload.write_bytes(UPLOAD)
@@ -65,7 +69,15 @@ def test_the_archive_holds_the_database_the_files_and_a_manifest(archive):
     assert oct(archive.stat().st_mode & 0o777) == "0o600"
 
 
+def _restore_audit_key(archive: Path, data_dir: Path) -> None:
+    """What the operator does from the key store: the key never travels in the archive."""
+    source = archive.parent.parent
+    (data_dir / "keys").mkdir()
+    shutil.copy(source / AUDIT_KEY, data_dir / AUDIT_KEY)
+
+
 def test_restore_into_an_empty_installation_checks_and_counts(archive, tmp_path):
+    _restore_audit_key(archive, tmp_path)
     done = _cli("restore", str(archive), data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "恢复完成" in done.stdout and "操作日志哈希链完整" in done.stdout
@@ -78,6 +90,17 @@ def test_restore_into_an_empty_installation_checks_and_counts(archive, tmp_path)
     assert "不是空库" in again.stderr and "--force" in again.stderr
     forced = _cli("restore", str(archive), "--force", data_dir=tmp_path)
     assert forced.returncode == 0, forced.stderr
+
+
+def test_the_audit_key_is_not_in_the_archive_and_a_restore_without_it_is_named(archive, tmp_path):
+    with tarfile.open(archive) as tar:
+        assert not [name for name in tar.getnames() if name.endswith(".key")]
+    done = _cli("restore", str(archive), data_dir=tmp_path)
+    assert done.returncode == 2 and "找不到操作日志密钥 audit-mac" in done.stderr
+    assert not (tmp_path / AUDIT_KEY).exists()  # never made up in its place
+    _restore_audit_key(archive, tmp_path)
+    verify = _cli("verify-audit", data_dir=tmp_path)
+    assert verify.returncode == 0 and "已封存 1 条" in verify.stdout
 
 
 def _rewritten(archive: Path, target: Path, extra: tuple[str, bytes] | None = None) -> Path:

@@ -22,9 +22,9 @@ from django.db import connection
 from psycopg import sql
 
 from policywindow.applications.models import Application, Material
-from policywindow.core import backup
+from policywindow.core import audit, auditmac, backup
 from policywindow.core.audit import verify_chain
-from policywindow.core.models import AuditEvent
+from policywindow.core.models import AuditChainHead, AuditEvent
 from policywindow.system.models import User
 from policywindow.workflow.models import TaskAttachment, WorkflowTask
 
@@ -97,16 +97,21 @@ def _originals() -> dict[str, list]:
         "attachments": list(
             TaskAttachment.objects.order_by("pk").values_list("pk", "file", "sha256")
         ),
-        "audit": list(AuditEvent.objects.order_by("seq").values_list("seq", "action", "hash")),
+        "audit": list(AuditEvent.objects.order_by("id").values_list(*AUDIT_COLUMNS)),
     }
+
+
+AUDIT_COLUMNS = ("id", "seq", "action", "entry_mac", "hash")
 
 
 def test_a_backup_restores_into_a_fresh_database_with_every_row_file_and_audit_record(
     cases, tmp_path, fresh_database
 ):
+    audit.seal_pending()
+    audit.record("test.after_seal")  # the archive holds sealed and unsealed events
     originals = _originals()
     assert len(originals["materials"]) == 2 and len(originals["attachments"]) == 2
-    assert any(action.startswith("application.") for _, action, _ in originals["audit"])
+    assert any(row[2].startswith("application.") for row in originals["audit"])
     archive = _backup(tmp_path)
     restored_media = tmp_path / "restored-media"
 
@@ -143,15 +148,45 @@ def test_a_backup_restores_into_a_fresh_database_with_every_row_file_and_audit_r
                 .values_list("pk", "file", "sha256")
             ),
             "audit": list(
-                AuditEvent.objects.using(alias).order_by("seq").values_list("seq", "action", "hash")
+                AuditEvent.objects.using(alias).order_by("id").values_list(*AUDIT_COLUMNS)
             ),
         }
         chain = verify_chain(using=alias)
+        chain_id = AuditChainHead.objects.using(alias).get().chain_id
     assert restored == originals
-    assert chain.ok and chain.checked == len(originals["audit"])
+    assert chain.ok and chain.checked == len(originals["audit"]) and chain.pending == 1
+    marks, bad = auditmac.read_checkpoints(chain_id)
+    assert not bad and marks[-1].kind == "restore"
     media_root = Path(settings.MEDIA_ROOT)
     for _, name, _ in originals["materials"] + originals["attachments"]:
         assert (restored_media / name).read_bytes() == (media_root / name).read_bytes()
+
+
+def test_restoring_a_backup_older_than_the_last_checkpoint_warns_and_rebases_the_chain(
+    cases, tmp_path, fresh_database, settings
+):
+    settings.POLICYWINDOW_AUDIT_CHECKPOINT_SECONDS = 0
+    audit.seal_pending()
+    archive = _backup(tmp_path)
+    audit.record("test.after_backup")
+    newest = audit.seal_pending().checkpoint  # the checkpoint file now runs past the backup
+
+    out = io.StringIO()
+    call_command(
+        "restore",
+        str(archive),
+        database_url=fresh_database,
+        media_dir=str(tmp_path / "restored-media"),
+        stdout=out,
+    )
+    printed = out.getvalue()
+    assert (
+        f"记到序号 {newest.seq}" in printed
+        and "备份之后的操作日志随备份之后的数据一起丢失" in printed
+    )
+    with backup._django_connection(backup.target_database(fresh_database)) as alias:
+        chain = verify_chain(using=alias)
+    assert chain.ok and chain.superseded == 1, chain.lines()
 
 
 def test_restore_refuses_a_database_that_is_not_empty(cases, tmp_path):

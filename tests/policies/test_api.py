@@ -10,6 +10,7 @@ from django.test import Client
 
 from policywindow.api import services as api_services
 from policywindow.policies import services
+from tests.pdfs import minimal
 
 from ..api.conftest import bearer
 
@@ -76,7 +77,7 @@ def test_rule_detail_with_guide_and_items(client, policy_admin, rule, policy):
         label="申请表",
         kind="file",
         allowed_types=["pdf"],
-        template=SimpleUploadedFile("申请表.pdf", b"%PDF-1.4\n"),
+        template=SimpleUploadedFile("申请表.pdf", minimal()),
     )
     services.add_item(policy_admin, version, key="amount", label="申请金额", kind="money")
     services.publish_version(policy_admin, version)

@@ -84,7 +84,7 @@ def test_exactly_at_the_threshold_is_eligible():
 def test_one_cent_below_the_threshold_fails_with_actual_and_required_values():
     result = check_eligibility(version(RD_RULE), {"rd_spend": Decimal("2999999.99")})
     assert result.status == "ineligible"
-    assert result.failures == ["上年研发费用 2,999,999.99 元，低于要求的 3,000,000.00 元"]
+    assert result.failures == ["贵企业上年研发费用 2,999,999.99 元，低于要求的 3,000,000.00 元"]
 
 
 def test_every_failing_line_is_reported_with_its_own_explanation():
@@ -105,9 +105,9 @@ def test_every_failing_line_is_reported_with_its_own_explanation():
     result = check_eligibility(version(expression), facts)
     assert result.status == "ineligible"
     assert result.failures == [
-        "上年研发费用 2,400,000.00 元，低于要求的 3,000,000.00 元",
-        "从业人员 320 人，超过上限 300 人",
-        "须为高新技术企业",
+        "贵企业上年研发费用 2,400,000.00 元，低于要求的 3,000,000.00 元",
+        "贵企业从业人员 320 人，超过上限 300 人",
+        "贵企业不是高新技术企业，不符合本细则条件：须为高新技术企业",
     ]
 
 
@@ -115,7 +115,9 @@ def test_a_complex_line_without_a_comment_quotes_the_condition():
     result = check_eligibility(
         version('specialized in ["provincial", "little_giant"]'), {"specialized": ""}
     )
-    assert result.failures == ['不满足条件：specialized in ["provincial", "little_giant"]']
+    assert result.failures == [
+        '贵企业的专精特新为无，不符合本细则条件：specialized in ["provincial", "little_giant"]'
+    ]
 
 
 def test_a_missing_attribute_is_unknown_never_a_pass_or_a_crash():
@@ -137,7 +139,7 @@ def test_failures_win_over_unknowns_and_both_are_reported():
     expression = "employees >= 10\nrd_spend >= 1"
     result = check_eligibility(version(expression), {"employees": 3})
     assert result.status == "ineligible"
-    assert result.failures == ["从业人员 3 人，低于要求的 10 人"]
+    assert result.failures == ["贵企业从业人员 3 人，低于要求的 10 人"]
     assert result.unknowns == ["缺少属性：上年研发费用"]
 
 
@@ -163,7 +165,7 @@ def test_registered_capital_is_explained_in_its_own_unit():
     result = check_eligibility(
         version("registered_capital >= 500"), {"registered_capital": Decimal("300")}
     )
-    assert result.failures == ["注册资本 300.00 万元，低于要求的 500.00 万元"]
+    assert result.failures == ["贵企业注册资本 300.00 万元，低于要求的 500.00 万元"]
 
 
 @pytest.mark.django_db
@@ -174,7 +176,7 @@ def test_form_answers_are_named_by_their_item_labels(policy_admin, rule):
     )
     draft.eligibility_expression = "audit_rd >= 1000000\nquota > 0"
     result = check_eligibility(draft, {"audit_rd": Decimal("999999.99")})
-    assert result.failures == ["专项审计研发费用 999,999.99 元，低于要求的 1,000,000.00 元"]
+    assert result.failures == ["贵企业专项审计研发费用 999,999.99 元，低于要求的 1,000,000.00 元"]
     assert result.unknowns == ["缺少属性：quota"]
 
 

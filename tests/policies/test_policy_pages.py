@@ -10,12 +10,13 @@ from policywindow.core.models import AuditEvent
 from policywindow.policies import services
 from policywindow.policies.models import Policy, PolicyAttachment
 from policywindow.system.models import Menu, Role
+from tests.pdfs import minimal
 
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("policies:policy_list")
 CREATE = reverse("policies:policy_create")
-PDF = b"%PDF-1.4\n%test\n"
+PDF = minimal("test")
 
 
 def form_data(department, **overrides) -> dict:

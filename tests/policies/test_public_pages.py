@@ -9,11 +9,12 @@ from django.urls import reverse
 
 from policywindow.policies import services
 from policywindow.policies.templatetags import policy_tags
+from tests.pdfs import minimal
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC_LIST = reverse("policies:public_list")
-PDF = b"%PDF-1.4\n%template\n"
+PDF = minimal("template")
 
 
 def rule_url(code: str) -> str:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from policywindow.policies import services
 from policywindow.policies.models import RequiredItem, Rule, RuleVersion
 from policywindow.system.models import Menu, Role
+from tests.pdfs import minimal
 
 from .conftest import GUIDE
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = reverse("policies:rule_list")
 CREATE = reverse("policies:rule_create")
-PDF = b"%PDF-1.4\n%test\n"
+PDF = minimal("test")
 
 
 def version_data(department, **overrides) -> dict:

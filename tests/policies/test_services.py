@@ -14,12 +14,13 @@ from policywindow.core.models import AuditEvent
 from policywindow.policies import selectors, services
 from policywindow.policies.models import Policy, RequiredItem, Rule, RuleVersion
 from policywindow.system.models import SystemParameter
+from tests.pdfs import minimal
 
 from .conftest import LICENSE, RD_AMOUNT, add_items
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n%test\n"
+PDF = minimal("test")
 
 
 def details(exc_info) -> dict:
@@ -132,7 +133,7 @@ def test_publish_withdraw_and_expire_follow_the_status_table(policy_admin, polic
     assert policy.status == Policy.Status.EXPIRED
     actions = list(
         AuditEvent.objects.filter(object_type="policies.policy")
-        .order_by("seq")
+        .order_by("id")
         .values_list("action", flat=True)
     )
     assert actions == [

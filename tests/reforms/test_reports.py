@@ -31,12 +31,13 @@ from policywindow.reforms.services.reports import (
     return_report,
     submit_report,
 )
+from tests.pdfs import minimal
 
 pytestmark = pytest.mark.django_db
 
 
 def pdf(name: str = "落实情况.pdf") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, b"%PDF-1.4\n% test evidence\n", "application/pdf")
+    return SimpleUploadedFile(name, minimal("test evidence"), "application/pdf")
 
 
 def completion(**changes) -> ReportInput:

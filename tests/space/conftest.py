@@ -114,6 +114,13 @@ class World:
         return batch.forms.get()
 
 
+@pytest.fixture(autouse=True)
+def site_url(settings) -> str:
+    """The site's address: documents print the full status URL on it (and the sweep needs it)."""
+    settings.POLICYWINDOW_SITE_URL = "https://zwfw.example.gov.cn"
+    return settings.POLICYWINDOW_SITE_URL
+
+
 @pytest.fixture
 def world(make_department, make_user) -> World:
     department = make_department("省科学技术厅")

@@ -168,7 +168,8 @@ def test_staff_must_bind_and_use_totp_when_required(make_user):
     wrong = client.post(reverse("system:login_totp"), {"code": "000000"})
     assert "动态口令不正确" in wrong.content.decode()
     code = pyotp.TOTP(user.totp_secret).now()
-    assert client.post(reverse("system:login_totp"), {"code": code}).status_code == 302
+    bound = client.post(reverse("system:login_totp"), {"code": code}).content.decode()
+    assert 'data-testid="recovery-codes"' in bound  # shown once, right after binding
     assert client.get("/").status_code == 200
     user.refresh_from_db()
     assert user.totp_confirmed

@@ -21,7 +21,7 @@ def events(secadmin, sysadmin):
     """A role grant (with before/after menus), a failed action and a plain message."""
     role = Role.objects.create(code="log_case", name="日志测试角色", data_scope="dept")
     rbac.grant_role(
-        secadmin, role, menus=Menu.objects.filter(key="system.post"), data_scope="dept_below"
+        secadmin, role, menus=Menu.objects.filter(key="window.cases"), data_scope="dept_below"
     )
     audit.record(
         "user.disable",
@@ -33,6 +33,7 @@ def events(secadmin, sysadmin):
         message="不能停用当前登录的账号",
     )
     audit.record("calendar.seed", actor=sysadmin, message="导入 2026 年法定节假日")
+    audit.seal_pending()
     return AuditEvent.objects.order_by("seq")
 
 
@@ -47,7 +48,7 @@ def _rows(page: str) -> list[str]:
 def test_logs_are_read_only_by_the_audit_administrator(
     name, events, login, auditor, sysadmin, secadmin, enterprise_user
 ):
-    url = reverse(f"system:{name}", args=[events[0].seq] if name == "operlog_detail" else [])
+    url = reverse(f"system:{name}", args=[events[0].pk] if name == "operlog_detail" else [])
     assert login(auditor).get(url).status_code == 200
     for other in (sysadmin, secadmin, enterprise_user):
         assert login(other).get(url).status_code == 403, other.username
@@ -62,8 +63,8 @@ def test_operation_log_has_no_write_routes(events, login, auditor):
     names = [p.name for p in log_views.urlpatterns]
     assert not [n for n in names if any(w in n for w in ("edit", "update", "delete", "create"))]
     client = login(auditor)
-    seq = events[0].seq
-    for url in ("/audit/operlog/", f"/audit/operlog/{seq}/", "/audit/loginlog/"):
+    pk = events[0].pk
+    for url in ("/audit/operlog/", f"/audit/operlog/{pk}/", "/audit/loginlog/"):
         for method in (client.post, client.put, client.delete):
             assert method(url).status_code == 405, (method, url)
     assert AuditEvent.objects.count() == len(events)
@@ -118,17 +119,17 @@ def test_operation_log_pages(login, auditor):
 
 def test_detail_shows_before_and_after_as_a_diff(events, login, auditor):
     grant = events.get(action="role.grant")
-    page = login(auditor).get(f"/audit/operlog/{grant.seq}/").content.decode()
+    page = login(auditor).get(f"/audit/operlog/{grant.pk}/").content.decode()
     assert "菜单权限" in page and "数据范围" in page  # labels from the model's fields
     menus_row = page.split('data-field="menus"')[1].split("</tr>")[0]
-    assert "pw-diff-added" in menus_row and "岗位管理（system.post）" in menus_row
+    assert "pw-diff-added" in menus_row and "办件查询（window.cases）" in menus_row
     assert "pw-diff-removed" not in menus_row
     scope_row = page.split('data-field="data_scope"')[1].split("</tr>")[0]
     assert (
         "本部门及以下" in scope_row
         and "pw-diff-changed" in page.split('data-field="data_scope"')[0][-80:]
     )
-    assert grant.hash in page
+    assert grant.hash in page and grant.entry_mac in page
 
 
 def test_detail_of_an_unknown_record_is_not_found(login, auditor):
@@ -137,7 +138,18 @@ def test_detail_of_an_unknown_record_is_not_found(login, auditor):
 
 def test_verify_reports_an_intact_chain(events, login, auditor):
     response = login(auditor).post("/audit/operlog/verify/", follow=True)
-    assert f"日志链校验通过：共 {len(events)} 条记录" in response.content.decode()
+    assert f"操作日志哈希链完整：已封存 {len(events)} 条" in response.content.decode()
+
+
+def test_unsealed_events_are_listed_and_reported_as_pending(events, login, auditor):
+    pending = audit.record("calendar.seed", message="尚未封存")
+    client = login(auditor)
+    page = client.get("/audit/operlog/").content.decode()
+    first_row = page.split(f'data-id="{pending.pk}"')[1].split("</tr>")[0]
+    assert "待封存" in first_row
+    assert "待封存" in client.get(f"/audit/operlog/{pending.pk}/").content.decode()
+    response = client.post("/audit/operlog/verify/", follow=True).content.decode()
+    assert "操作日志哈希链完整" in response and "待封存 1 条" in response
 
 
 def test_verify_reports_a_tampered_row(events, login, auditor):
@@ -154,8 +166,8 @@ def test_verify_reports_a_tampered_row(events, login, auditor):
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
     page = login(auditor).post("/audit/operlog/verify/", follow=True).content.decode()
-    assert f"序号 {tampered.seq} 处断开" in page and "内容哈希不匹配" in page
-    assert "日志链校验通过" not in page
+    assert f"【内容被篡改】序号 {tampered.seq}：" in page
+    assert "操作日志哈希链校验未通过" in page and "操作日志哈希链完整" not in page
 
 
 # ---------------------------------------------------------------- login log

@@ -63,7 +63,7 @@ def test_sysadmin_creates_a_menu_and_a_button_with_audit(login, sysadmin):
     )
     assert client.post("/system/menus/new/", button).status_code == 302
     assert Menu.objects.get(name="发布公告").url_name == ""
-    created = AuditEvent.objects.filter(action="menu.create").order_by("seq")
+    created = AuditEvent.objects.filter(action="menu.create").order_by("id")
     assert [e.after["name"] for e in created] == ["公告管理", "发布公告"]
 
 
@@ -126,25 +126,25 @@ def test_directory_drops_route_and_permission(sysadmin):
 
 
 def test_builtin_menu_edits_names_but_not_codes(login, sysadmin):
-    menu = _menu("system.user")
+    menu = _menu("policy.policy")
     data = _form(
         kind="directory",
-        parent=_menu("system").pk,
-        name="账号管理",
+        parent=_menu("policy").pk,
+        name="政策文件管理",
         url_name="system:home",
-        permission="system:account:list",
+        permission="policy:file:list",
         visible="",
     )
     assert login(sysadmin).post(f"/system/menus/{menu.pk}/edit/", data).status_code == 302
     menu.refresh_from_db()
-    assert (menu.name, menu.visible) == ("账号管理", False)
+    assert (menu.name, menu.visible) == ("政策文件管理", False)
     assert (menu.kind, menu.url_name, menu.permission) == (
         "menu",
-        "system:user_list",
-        "system:user:list",
+        "policies:policy_list",
+        "policy:policy:list",
     )
     event = AuditEvent.objects.get(action="menu.update")
-    assert (event.before["name"], event.after["name"]) == ("用户管理", "账号管理")
+    assert (event.before["name"], event.after["name"]) == ("政策管理", "政策文件管理")
 
 
 def test_service_refuses_to_change_a_builtin_permission_code(sysadmin):
@@ -192,7 +192,7 @@ def test_menu_with_children_is_deleted_only_after_them(login, sysadmin):
     assert client.post(f"/system/menus/{menu.pk}/delete/").status_code == 302
     assert not Menu.objects.filter(name__in=["公告管理", "发布公告"]).exists()
     assert not role.menus.filter(pk__in=[menu.pk, button.pk]).exists()
-    deleted = AuditEvent.objects.filter(action="menu.delete").order_by("seq")
+    deleted = AuditEvent.objects.filter(action="menu.delete").order_by("id")
     assert [e.before["name"] for e in deleted] == ["发布公告", "公告管理"]
     assert deleted[0].before["roles"] == ["reviewer"]
 
@@ -203,13 +203,14 @@ def test_delete_needs_its_own_permission(login, secadmin, sysadmin):
     assert Menu.objects.filter(pk=menu.pk).exists()
 
 
-def test_disabled_menu_leaves_the_sidebar(login, sysadmin):
+def test_disabled_menu_leaves_the_sidebar(login, sysadmin, make_user):
     client = login(sysadmin)
-    menu = _menu("system.post")
-    assert "system.post" in [c.key for item in sidebar_for(sysadmin) for c in item.children]
+    clerk = make_user("clerk", "window_clerk")
+    menu = _menu("window.cases")
+    assert "window.cases" in [c.key for item in sidebar_for(clerk) for c in item.children]
     data = _form(parent=menu.parent_id, name=menu.name, icon=menu.icon, status="disabled")
     assert client.post(f"/system/menus/{menu.pk}/edit/", data).status_code == 302
-    assert "system.post" not in [c.key for item in sidebar_for(sysadmin) for c in item.children]
+    assert "window.cases" not in [c.key for item in sidebar_for(clerk) for c in item.children]
 
 
 def test_every_menu_problem_is_reported_at_once(login, sysadmin):

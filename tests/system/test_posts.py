@@ -105,5 +105,5 @@ def test_disable_and_enable(login, sysadmin, post):
     client.post(url)
     post.refresh_from_db()
     assert post.status == Status.ENABLED
-    statuses = AuditEvent.objects.filter(action="post.status").order_by("seq")
+    statuses = AuditEvent.objects.filter(action="post.status").order_by("id")
     assert [e.after["status"] for e in statuses] == ["disabled", "enabled"]

@@ -96,13 +96,14 @@ def test_bad_role_input_is_a_chinese_field_error(login, secadmin, field, value, 
 
 
 @pytest.mark.parametrize("code", ["sys_admin", "sec_admin", "audit_admin"])
-def test_builtin_admin_roles_cannot_be_disabled_or_recoded(secadmin, code):
+def test_builtin_admin_roles_cannot_be_disabled_or_recoded(make_user, code):
     role = Role.objects.get(code=code)
+    actor = make_user("role_editor")  # holds none of them: the rule is about the role itself
     with pytest.raises(ValidationFailed) as disabled:
-        rbac.save_role(secadmin, role, code=code, name=role.name, status=Status.DISABLED)
+        rbac.save_role(actor, role, code=code, name=role.name, status=Status.DISABLED)
     assert disabled.value.details == {"status": ["三员角色不能停用"]}
     with pytest.raises(ValidationFailed) as recoded:
-        rbac.save_role(secadmin, role, code=f"{code}_x", name=role.name)
+        rbac.save_role(actor, role, code=f"{code}_x", name=role.name)
     assert recoded.value.details == {"code": ["三员角色的角色编码不能修改"]}
     role.refresh_from_db()
     assert role.code == code and role.status == Status.ENABLED
@@ -130,26 +131,26 @@ def test_grant_page_shows_every_menu_with_button_codes(login, secadmin):
 
 def test_granting_a_button_grants_its_ancestors_and_is_audited(login, secadmin):
     role = _role()
-    button = Menu.objects.get(key="system.user.create")
+    button = Menu.objects.get(key="policy.rule.create")
     response = login(secadmin).post(f"/system/roles/{role.pk}/grant/", _grant_data(button))
     assert response.status_code == 302
     assert set(role.menus.values_list("key", flat=True)) == {
-        "system",
-        "system.user",
-        "system.user.create",
+        "policy",
+        "policy.rule",
+        "policy.rule.create",
     }
     event = AuditEvent.objects.get(action="role.grant")
-    assert event.before["menus"] == [] and "新增用户（system.user.create）" in event.after["menus"]
+    assert event.before["menus"] == [] and "新增细则（policy.rule.create）" in event.after["menus"]
     assert event.after["data_scope"] == "dept"
 
 
 def test_grant_records_removed_menus(secadmin):
     role = _role()
-    rbac.grant_role(secadmin, role, menus=_menus("system.dept.create"), data_scope="dept")
-    rbac.grant_role(secadmin, role, menus=_menus("system.post"), data_scope="self")
-    event = AuditEvent.objects.filter(action="role.grant").order_by("-seq").first()
-    assert "新增部门（system.dept.create）" in event.before["menus"]
-    assert event.after["menus"] == ["系统管理（system）", "岗位管理（system.post）"]
+    rbac.grant_role(secadmin, role, menus=_menus("policy.rule.create"), data_scope="dept")
+    rbac.grant_role(secadmin, role, menus=_menus("policy.matching"), data_scope="self")
+    event = AuditEvent.objects.filter(action="role.grant").order_by("-id").first()
+    assert "新增细则（policy.rule.create）" in event.before["menus"]
+    assert event.after["menus"] == ["政策库（policy）", "政策匹配（policy.matching）"]
     assert (event.before["data_scope"], event.after["data_scope"]) == ("dept", "self")
 
 
@@ -166,27 +167,41 @@ def test_grant_records_removed_menus(secadmin):
         ("audit_admin", "system.online", "不能授予审计管理员角色"),
     ],
 )
-def test_three_administrators_rules_refuse_the_grant(secadmin, role_code, menu_key, message):
+def test_three_administrators_rules_refuse_the_grant(make_user, role_code, menu_key, message):
     role = Role.objects.get(code=role_code)
     before = set(role.menus.values_list("pk", flat=True))
+    actor = make_user("granter")  # holds none of the roles (one's own role is refused anyway)
     with pytest.raises(ValidationFailed) as refused:
-        rbac.grant_role(secadmin, role, menus=_menus(menu_key), data_scope=role.data_scope)
+        rbac.grant_role(actor, role, menus=_menus(menu_key), data_scope=role.data_scope)
     assert "三员分立" in refused.value.message and message in refused.value.message
     assert set(role.menus.values_list("pk", flat=True)) == before
     assert not AuditEvent.objects.filter(action="role.grant").exists()
 
 
-def test_each_administrator_keeps_its_own_menus(secadmin):
-    for code in ("sys_admin", "sec_admin", "audit_admin"):
+def test_each_administrator_keeps_its_own_menus_and_no_other(secadmin):
+    for code in ("sys_admin", "audit_admin"):
         role = Role.objects.get(code=code)
         rbac.grant_role(secadmin, role, menus=list(role.menus.all()), data_scope="all")
-    assert AuditEvent.objects.filter(action="role.grant").count() == 3
+    assert AuditEvent.objects.filter(action="role.grant").count() == 2
+    audit_role = Role.objects.get(code="audit_admin")
+    kept = list(audit_role.menus.all())
+    fewer = [m for m in kept if m.key != "audit.loginlog"]
+    with pytest.raises(ValidationFailed, match="不能增删"):
+        rbac.grant_role(secadmin, audit_role, menus=fewer, data_scope="all")
+    with pytest.raises(ValidationFailed, match="数据范围固定"):
+        rbac.grant_role(secadmin, audit_role, menus=kept, data_scope="self")
+    assert set(audit_role.menus.all()) == set(kept)
 
 
-def test_business_role_may_receive_system_administration_buttons(secadmin):
+def test_business_role_may_not_receive_system_administration_buttons(secadmin):
     role = Role.objects.get(code="policy_admin")
-    rbac.grant_role(secadmin, role, menus=_menus("system.user.create"), data_scope="dept_below")
-    assert role.menus.filter(key="system.user.create").exists()
+    with pytest.raises(ValidationFailed) as refused:
+        rbac.grant_role(secadmin, role, menus=_menus("system.user.create"), data_scope="all")
+    assert (
+        "三员分立：新增用户（system:user:create） 只能授予系统管理员角色"
+        in (refused.value.details["menus"])
+    )
+    assert not role.menus.filter(key="system.user.create").exists()
 
 
 def test_refused_grant_shows_a_chinese_error_on_the_page(login, secadmin):
@@ -227,21 +242,21 @@ def test_granting_a_menu_makes_the_sidebar_show_it(login, secadmin, make_user):
     role = _role()
     clerk = make_user("clerk", role.code)
     assert sidebar_for(clerk) == []
-    login(secadmin).post(f"/system/roles/{role.pk}/grant/", _grant_data(*_menus("system.dept")))
+    login(secadmin).post(f"/system/roles/{role.pk}/grant/", _grant_data(*_menus("window.cases")))
     sidebar = sidebar_for(clerk)
-    assert [item.key for item in sidebar] == ["system"]
-    assert [child.key for child in sidebar[0].children] == ["system.dept"]
-    assert 'data-menu="system.dept"' in login(clerk).get("/").content.decode()
+    assert [item.key for item in sidebar] == ["window"]
+    assert [child.key for child in sidebar[0].children] == ["window.cases"]
+    assert 'data-menu="window.cases"' in login(clerk).get("/").content.decode()
 
 
 def test_disabled_role_grants_nothing(secadmin, make_user):
     role = _role()
-    rbac.grant_role(secadmin, role, menus=_menus("system.post"), data_scope="dept")
+    rbac.grant_role(secadmin, role, menus=_menus("window.cases"), data_scope="dept")
     user = make_user("poster", role.code)
-    assert "system:post:list" in user.permission_codes
+    assert "window:case:list" in user.permission_codes
     rbac.save_role(secadmin, role, code=role.code, name=role.name, status=Status.DISABLED)
     del user.permission_codes
-    assert "system:post:list" not in user.permission_codes
+    assert "window:case:list" not in user.permission_codes
 
 
 # ---------------------------------------------------------------- data scope (union of roles)

@@ -97,13 +97,17 @@ def test_three_administrators_are_mutually_exclusive(secadmin, make_user):
     assert not target.roles.exists()
 
 
-def test_role_page_refuses_two_admin_roles(login, secadmin, make_user):
+def test_role_page_neither_offers_nor_accepts_admin_roles(login, secadmin, make_user):
     target = make_user("target")
-    ids = list(
-        Role.objects.filter(code__in=["sys_admin", "sec_admin"]).values_list("pk", flat=True)
-    )
-    response = login(secadmin).post(f"/system/users/{target.pk}/roles/", {"roles": ids})
-    assert response.status_code == 200 and "三者互斥" in response.content.decode()
+    admin_roles = Role.objects.filter(code__in=["sys_admin", "sec_admin"])
+    client = login(secadmin)
+    page = client.get(f"/system/users/{target.pk}/roles/").content.decode()
+    assert all(f'value="{role.pk}"' not in page for role in admin_roles)
+    forged = {"roles": list(admin_roles.values_list("pk", flat=True))}
+    response = client.post(f"/system/users/{target.pk}/roles/", forged)
+    assert response.status_code == 200
+    assert "三员角色只能由部署命令" in response.content.decode()
+    assert not target.roles.exists()
 
 
 def test_enterprise_roles_only_for_enterprise_users(secadmin, make_user):
@@ -115,12 +119,12 @@ def test_enterprise_roles_only_for_enterprise_users(secadmin, make_user):
 def test_granting_a_role_changes_the_sidebar(secadmin, make_user):
     user = make_user("plain")
     assert sidebar_for(user) == []
-    user_services.assign_roles(secadmin, user, [Role.objects.get(code="sys_admin")])
+    user_services.assign_roles(secadmin, user, [Role.objects.get(code="window_clerk")])
     user = User.objects.get(pk=user.pk)
     names = [child.name for item in sidebar_for(user) for child in item.children]
-    assert "用户管理" in names and "操作日志" not in names
+    assert "受理队列" in names and "用户管理" not in names
     event = AuditEvent.objects.get(action="user.assign_roles")
-    assert event.before == {"roles": []} and event.after == {"roles": ["sys_admin"]}
+    assert event.before == {"roles": []} and event.after == {"roles": ["window_clerk"]}
 
 
 def test_disabling_a_user_ends_their_sessions_and_blocks_login(login, sysadmin, make_user):

@@ -119,6 +119,7 @@ def test_timeliness_per_rule_and_per_department(people, login, make_user):  # no
     assert cells(page, "data-row", on_time.rule.code) == {
         "total": "1",
         "on_time": "1",
+        "open_overdue": "0",
         "rate": "100.0%",
         "avg": "4.0天",
     }
@@ -128,6 +129,7 @@ def test_timeliness_per_rule_and_per_department(people, login, make_user):  # no
     assert cells(page, "data-row", "省科技厅") == {
         "total": "2",
         "on_time": "1",
+        "open_overdue": "0",
         "rate": "50.0%",
         "avg": "12.0小时",
     }

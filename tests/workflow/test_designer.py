@@ -105,7 +105,7 @@ def test_saving_creates_the_first_draft_and_updates_it_in_place(admin, rule, run
 
     assert again.pk == draft.pk and again.version == 1
     assert WorkflowDefinition.objects.get(pk=draft.pk).spec["levels"][0]["name"] == "两厅并联审核"
-    saves = AuditEvent.objects.filter(action="workflow.save").order_by("seq")
+    saves = AuditEvent.objects.filter(action="workflow.save").order_by("id")
     assert [event.after["version"] for event in saves] == [1, 1]
     assert saves.last().before["spec"]["levels"][0]["name"] == "部门并联审核"
 

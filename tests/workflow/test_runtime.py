@@ -26,11 +26,12 @@ from tests.applications.test_intake_factories import (
     make_enterprise,
     make_version,
 )
+from tests.pdfs import minimal
 from tests.workflow.factories import level, node, publish, users
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = minimal()
 
 
 def two_level_case(people, *, amount: str = "320000.00", condition: str = ""):

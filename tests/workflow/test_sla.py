@@ -51,7 +51,8 @@ def test_reminder_the_day_before_overdue_after_and_escalation_to_the_leader(peop
 
     # A second sweep finds nothing new and sends nothing twice.
     assert sla.sweep().as_dict() == {"reminded": 0, "overdue": 0, "escalated": 0}
-    assert Notification.objects.count() == 4
+    assert kinds_for(people["applicant"]) == ["case_accepted"]  # the enterprise's, at 受理
+    assert Notification.objects.count() == 5
 
 
 def test_a_remind_only_node_is_not_escalated(people, clock):

@@ -19,6 +19,9 @@ from ninja.openapi.docs import Swagger
 
 class SelfHostedSwagger(Swagger):
     template = "api/swagger.html"
+    # Swagger UI would otherwise fetch a badge from validator.swagger.io: outside the intranet,
+    # and refused by the Content-Security-Policy (img-src 'self').
+    default_settings = {**Swagger.default_settings, "validatorUrl": None}
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         swagger_settings = {**self.settings, "url": self.get_openapi_url(api, kwargs)}

@@ -3,7 +3,8 @@
 ``install`` replaces django-ninja's default handlers. Every kind of failure —
 bad input, domain rules, authentication, permission, missing objects, wrong
 method, an unreachable database, a bug — leaves the API in this one shape,
-through the same ``error_response`` the pages use.
+through the same ``error_response`` the pages use. Refusals (403, and 404 to a signed-in
+caller) are logged as ``access.denied`` security events like the pages' (core/denials.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
+from policywindow.core.denials import record_denial
 from policywindow.core.errors import DomainError
 from policywindow.core.views import UNAVAILABLE_MESSAGE, error_response, is_connection_error
 
@@ -129,16 +131,27 @@ def _model_validation_error(request: HttpRequest, exc: DjangoValidationError) ->
 
 
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    _log_refusal(request, exc.http_status, exc.message)
     return error_response(request, exc.http_status, exc.code, exc.message, exc.details)
 
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code, message = HTTP_ERRORS.get(exc.status_code, ("error", str(exc)))
+    _log_refusal(request, exc.status_code, message)
     return error_response(request, exc.status_code, code, message)
 
 
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    _log_refusal(request, 404, HTTP_ERRORS[404][1])
     return error_response(request, 404, *HTTP_ERRORS[404])
+
+
+def _log_refusal(request: HttpRequest, status: int, message: str) -> None:
+    """A 403, or a 404 to a signed-in caller (an object outside their scope, or a guess), is a
+    security event as on the pages; an anonymous 404 (a wrong public status query) is not."""
+    signed_in = getattr(getattr(request, "user", None), "is_authenticated", False)
+    if status == 403 or (status == 404 and signed_in):
+        record_denial(request, f"{status} {message}")
 
 
 def _malformed_request(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -23,6 +23,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     expires_at = models.DateTimeField("过期时间")
     revoked = models.BooleanField("已撤销", default=False)
+    # What the token stands on: the owner's password and roles when it was issued.
+    credential_fingerprint = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,15 +3,43 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import PlainValidator, WithJsonSchema, field_validator
 
+from policywindow.core.money import MONEY_PATTERN, parse_yuan
 from policywindow.system.models import Status, mobile_validator, username_validator
+
+MONEY_AS_STRING = '金额须以字符串提交，如 "12345.67"（JSON 数字会丢失精度）'
+MONEY_UNGROUPED = '金额不能含千分位分隔符，如 "1234567.89"'
+
+
+def _money(value: object) -> Decimal:
+    """Money is a decimal string as the pattern says: a JSON number is refused (a float such as
+    0.1 or 1e400 is not the amount that was meant), then ``parse_yuan`` refuses what the pages
+    refuse; thousands separators, which people may type on pages, are not part of the API."""
+    if not isinstance(value, str):
+        raise ValueError(MONEY_AS_STRING)
+    amount = parse_yuan(value)
+    if not re.fullmatch(MONEY_PATTERN, value.strip()):
+        raise ValueError(MONEY_UNGROUPED)
+    return amount
+
+
+# An amount in yuan, given as a string with at most two decimals; the operation sees a Decimal.
+Money = Annotated[
+    Decimal,
+    PlainValidator(_money),
+    WithJsonSchema(
+        {"type": "string", "pattern": MONEY_PATTERN, "examples": ["300000.00"]}, mode="validation"
+    ),
+]
 
 
 class ErrorOut(Schema):
@@ -91,7 +119,7 @@ class UserOut(Schema):
 
 
 class UserFilter(Schema):
-    q: str = Field("", description="用户名、姓名或手机号码中包含的文字")
+    q: str = Field("", description="用户名或姓名中包含的文字，或完整的手机号码（加密存储）")
     department_id: int | None = Field(None, description="部门 id（含下级部门）")
     kind: Literal["", "staff", "enterprise"] = ""
     active: bool | None = Field(None, description="true 仅启用，false 仅停用")

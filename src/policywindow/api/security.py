@@ -46,9 +46,9 @@ class _AccessCheck:
     access: Access
 
     def admit(self, request: HttpRequest, user: Any) -> Any:
+        request.user = user  # also when refused: the security event names who was refused
         if not is_allowed(user, self.access):
             raise PermissionDenied(f"您没有该操作的权限（需要权限：{self.access.describe()}）")
-        request.user = user
         return user
 
 

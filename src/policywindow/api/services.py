@@ -2,6 +2,11 @@
 
 A token is shown in plain text exactly once, when it is issued; the database
 keeps only its SHA-256 hash and a short prefix so the owner can tell tokens apart.
+
+The token rule (docs/security.md): a token works only while it is unrevoked and unexpired,
+its owner is active, the owner's password and roles are what they were when it was issued
+(any password change or reset, any role change ends it), and the owner's password has not
+expired or been reset (then it answers as a session would: change the password first).
 """
 
 from __future__ import annotations
@@ -13,9 +18,15 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from policywindow.core import audit
-from policywindow.core.errors import NotFound
+from policywindow.core.errors import NotFound, PermissionDenied
+from policywindow.system.auth import (
+    MUST_CHANGE_CODE,
+    MUST_CHANGE_MESSAGE,
+    password_change_owed,
+)
 from policywindow.system.models import User
 
 from .models import ApiToken
@@ -36,6 +47,14 @@ def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
+def credential_fingerprint(user: User) -> str:
+    """Changes whenever the password changes (by any path, as its hash does) or the roles do."""
+    roles_stamp = user.roles_changed_at.isoformat() if user.roles_changed_at else ""
+    return salted_hmac(
+        "policywindow.api.token-credentials", f"{user.password}|{roles_stamp}", algorithm="sha256"
+    ).hexdigest()
+
+
 @transaction.atomic
 def issue_token(actor: User, *, name: str, lifetime: dt.timedelta) -> IssuedToken:
     """A new token for ``actor`` itself; the plain text is returned here and never again."""
@@ -46,6 +65,7 @@ def issue_token(actor: User, *, name: str, lifetime: dt.timedelta) -> IssuedToke
         token_hash=hash_token(plaintext),
         prefix=plaintext[:PREFIX_LENGTH],
         expires_at=timezone.now() + lifetime,
+        credential_fingerprint=credential_fingerprint(actor),
     )
     audit.record(
         "api_token.issue",
@@ -76,7 +96,11 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
 
 
 def user_for_token(plaintext: str) -> User | None:
-    """The active owner of a valid (unrevoked, unexpired) token, or None."""
+    """The owner of a token valid under the token rule, or None; the whole rule is here.
+
+    Raises ``PermissionDenied`` (``password_change_required``) when the owner must change
+    the password first, exactly as the session API answers.
+    """
     now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
@@ -88,8 +112,12 @@ def user_for_token(plaintext: str) -> User | None:
         )
         .first()
     )
-    if token is None:
+    if token is None or not constant_time_compare(
+        token.credential_fingerprint, credential_fingerprint(token.user)
+    ):
         return None
+    if password_change_owed(token.user):
+        raise PermissionDenied(MUST_CHANGE_MESSAGE, code=MUST_CHANGE_CODE)
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -16,14 +16,14 @@ from ninja.pagination import paginate
 
 from policywindow.api.idempotency import idempotent
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import ErrorOut
+from policywindow.api.schemas import MONEY_AS_STRING, ErrorOut
 from policywindow.api.security import authenticated, require
 from policywindow.core.errors import PermissionDenied, ValidationFailed
 from policywindow.enterprises.selectors import enterprise_of
 from policywindow.policies.selectors import rule_by_code
 
 from . import selectors_filing as reads
-from .forms import data_value, specs_of_snapshot
+from .forms import ItemSpec, data_value, specs_of_snapshot
 from .models import Application
 from .models import ApplicationStatus as S
 from .services import filing
@@ -39,7 +39,8 @@ class ApplicationCreateIn(Schema):
 
 class AnswersIn(Schema):
     answers: dict[str, Any] = Field(
-        description="要件标识 -> 填报值（只修改出现的项；null 表示清空）。金额与数值可为字符串或数字，"
+        description="要件标识 -> 填报值（只修改出现的项；null 表示清空）。金额为字符串（如“12345.67”，"
+        "最多两位小数，JSON 数字会被拒绝），数值可为字符串或数字，"
         "日期为 YYYY-MM-DD，是/否为 true/false，多选为列表；附件项为要保留或复用的材料 id 列表，"
         "新文件请用 POST /applications/{id}/materials 上传"
     )
@@ -174,6 +175,13 @@ def _form_data(application: Application, answers: dict[str, Any]) -> dict[str, A
         raise ValidationFailed(
             "申报表中没有这些项", details={key: ["申报表中没有该项"] for key in unknown}
         )
+    mistyped = {
+        key: [problem]
+        for key, value in answers.items()
+        if (problem := _type_problem(specs[key], value))
+    }
+    if mistyped:
+        raise ValidationFailed(filing.INVALID_FORM, details=mistyped)
     data: dict[str, Any] = {}
     for key, value in answers.items():
         spec = specs[key]
@@ -184,6 +192,22 @@ def _form_data(application: Application, answers: dict[str, Any]) -> dict[str, A
         else:
             data[key] = data_value(spec, value)
     return data
+
+
+def _type_problem(spec: ItemSpec, value: Any) -> str | None:
+    """A JSON value of the wrong type for its item (the form would read it as text)."""
+    if value is None:
+        return None
+    if spec.is_file or spec.kind == "multi_choice":
+        scalars = isinstance(value, list) and all(_is_scalar(item) for item in value)
+        return None if scalars else f"{spec.label}应为列表"
+    if spec.kind == "money" and not isinstance(value, str):
+        return f"{spec.label}：{MONEY_AS_STRING}"
+    return None if _is_scalar(value) else f"{spec.label}应为文本或数字"
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float)  # bool is an int: 是/否 items
 
 
 def _acting_enterprise(request: HttpRequest):

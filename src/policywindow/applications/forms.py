@@ -26,6 +26,8 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from policywindow.core import files as file_checks
+from policywindow.core.inputs import BIGINT_MAX
+from policywindow.core.money import MoneyField
 from policywindow.system.forms import BootstrapFormMixin
 
 from .models import Material
@@ -34,6 +36,7 @@ KEEP_SUFFIX = "__keep"
 TEXT_MAX_LENGTH = 200
 LONG_TEXT_MAX_LENGTH = 5000
 MONEY_PLACES = Decimal("0.01")
+MAX_FACT = Decimal(10) ** 18  # number items: 24 digits, 6 of them decimals
 DEFAULT_SECTIONS = {"file": "申报材料"}
 DEFAULT_SECTION = "申报信息"
 YES, NO = "true", "false"
@@ -247,8 +250,10 @@ def _limits(spec: ItemSpec, *, floor: Decimal | None = None) -> dict[str, Any]:
     if floor is not None:
         low = floor if low is None else max(low, floor)
     limits = {"min_value": low, "max_value": spec.max_value}
-    if spec.kind == "integer":
-        limits = {k: None if v is None else int(v) for k, v in limits.items()}
+    if spec.kind == "integer":  # never wider than a bigint: the rule engine takes no more
+        low = -BIGINT_MAX if low is None else max(int(low), -BIGINT_MAX)
+        high = BIGINT_MAX if spec.max_value is None else min(int(spec.max_value), BIGINT_MAX)
+        limits = {"min_value": low, "max_value": high}
     return limits
 
 
@@ -273,13 +278,7 @@ def field_for(spec: ItemSpec, *, required: bool) -> forms.Field:
     if kind == "number":
         return forms.DecimalField(max_digits=24, decimal_places=6, **_limits(spec), **common)
     if kind == "money":
-        return forms.DecimalField(
-            max_digits=16,
-            decimal_places=2,
-            widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-            **_limits(spec, floor=Decimal("0")),
-            **common,
-        )
+        return MoneyField(**_limits(spec, floor=Decimal("0")), **common)
     if kind == "date":
         return forms.DateField(
             input_formats=["%Y-%m-%d"],
@@ -345,21 +344,32 @@ def answers_as_data(specs: Iterable[ItemSpec], answers: Mapping[str, Any]) -> di
 
 
 def typed_answers(specs: Iterable[ItemSpec], answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Answers as rule facts: numbers as Decimal, yes/no as bool, files as their count."""
+    """Answers as rule facts: numbers as Decimal, yes/no as bool, files as their count.
+
+    A stored answer its item would refuse today (a number out of range, saved before the item
+    checked it) is no fact: the draft still opens and shows it for correction.
+    """
     facts: dict[str, Any] = {}
     for spec in specs:
-        value = answers.get(spec.key)
-        if value is None:
-            continue
-        if spec.kind in ("number", "money"):
-            try:
-                value = Decimal(str(value))
-            except InvalidOperation:
-                continue
-        elif spec.is_file:
-            value = len(value)
-        facts[spec.key] = value
+        value = _fact(spec, answers.get(spec.key))
+        if value is not None:
+            facts[spec.key] = value
     return facts
+
+
+def _fact(spec: ItemSpec, value: Any) -> Any:
+    if value is None:
+        return None
+    if spec.kind == "integer":
+        in_range = isinstance(value, int) and abs(value) <= BIGINT_MAX
+        return value if in_range and not isinstance(value, bool) else None
+    if spec.kind in ("number", "money"):
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() and abs(number) <= MAX_FACT else None
+    return len(value) if spec.is_file else value
 
 
 # --- the form -----------------------------------------------------------------------------------
@@ -469,12 +479,22 @@ def form_class(
 
 
 def initial_from(
-    specs: Iterable[ItemSpec], answers: Mapping[str, Any], offers: dict[str, list[Offer]]
+    specs: Iterable[ItemSpec],
+    answers: Mapping[str, Any],
+    offers: dict[str, list[Offer]],
+    *,
+    fixing: bool = False,
 ) -> dict[str, Any]:
-    """Form initial values: the stored answers; a file item with none pre-selects its latest offer."""
+    """Form initial values: the stored answers; a file item with none pre-selects its latest offer.
+
+    ``fixing`` (补正): the files of the items to fix were found wanting, so none is pre-selected;
+    the enterprise uploads a new one or ticks an old one on purpose.
+    """
     initial = answers_as_data(specs, answers)
     for spec in specs:
-        if spec.is_file and not answers.get(spec.key):
+        if spec.is_file and fixing:
+            initial[spec.keep_name] = []
+        elif spec.is_file and not answers.get(spec.key):
             latest = offers.get(spec.key, [])[:1]
             initial[spec.keep_name] = [str(offer.material.pk) for offer in latest]
     return initial

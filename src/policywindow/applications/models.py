@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
+
+from policywindow.core import deadlines
+from policywindow.core.encrypted import EncryptedJSONField, EncryptedModel
 
 
 class ApplicationStatus(models.TextChoices):
@@ -23,7 +28,7 @@ class ApplicationStatus(models.TextChoices):
     ARCHIVED = "archived", "已办结"
 
 
-class Application(models.Model):
+class Application(EncryptedModel, models.Model):
     class Channel(models.TextChoices):
         ONLINE = "online", "网上申报"
         WINDOW = "window", "窗口代办"
@@ -52,7 +57,8 @@ class Application(models.Model):
     year = models.PositiveSmallIntegerField("申报年度")
     # The form as filed: item definitions copied from the rule version, and the answers.
     form_snapshot = models.JSONField("表单快照", default=list)
-    answers = models.JSONField("填报内容", default=dict)
+    # Encrypted at rest as a whole: rules ask for phone and other personal numbers (core.encrypted).
+    answers = EncryptedJSONField("填报内容", default=dict)
     eligibility = models.JSONField("资格预审结果", default=dict, blank=True)
     requested_amount = models.DecimalField(
         "申请金额（元）", max_digits=16, decimal_places=2, null=True, blank=True
@@ -81,6 +87,20 @@ class Application(models.Model):
         indexes = [
             models.Index(fields=["status", "submitted_at"]),
             models.Index(fields=["enterprise", "rule", "year"]),
+        ]
+        # One open draft per filing (what ``selectors_filing.open_draft`` reopens): two starts
+        # at the same instant cannot both insert one; the loser reopens the winner's.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "rule", "year"],
+                condition=models.Q(status="draft", channel="online"),
+                name="one_online_draft_per_rule_and_year",
+            ),
+            models.UniqueConstraint(
+                fields=["enterprise", "rule", "year", "applicant"],
+                condition=models.Q(status="draft", channel="window"),
+                name="one_counter_draft_per_clerk_rule_and_year",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +180,8 @@ class SupplementNotice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     issued_at = models.DateTimeField("告知时间")
+    # The end of the last working day to resubmit (the notice states it); empty on older notices.
+    respond_by = models.DateTimeField("补正期限", null=True, blank=True)
     resolved_at = models.DateTimeField("补正提交时间", null=True, blank=True)
 
     class Meta:
@@ -168,3 +190,8 @@ class SupplementNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} 补正告知"
+
+    @property
+    def last_day(self) -> dt.date | None:
+        """The last working day to resubmit, as the notice states it."""
+        return deadlines.last_day(self.respond_by)

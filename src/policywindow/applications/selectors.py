@@ -1,7 +1,7 @@
 """Reads of 一口受理 and 办理信息查询: queues, case lists, timelines, the public status.
 
 Data scope is applied here, never in views: staff see applications of the
-departments their roles reach (``scope_filter``), enterprise users only their
+departments their roles reach (``case_scope_q``), enterprise users only their
 own enterprise's applications, and the public page only a status.
 """
 
@@ -21,7 +21,7 @@ from policywindow.core.deadlines import DeadlineMark
 from policywindow.core.errors import DomainError, NotFound
 from policywindow.core.money import format_yuan
 from policywindow.enterprises.selectors import enterprise_of
-from policywindow.system.datascope import scope_filter
+from policywindow.system.datascope import scope_q
 
 from .models import Application, ApplicationEvent, Material, SupplementNotice
 from .models import ApplicationStatus as S
@@ -30,8 +30,21 @@ from .transitions import ACTION_LABELS
 if TYPE_CHECKING:
     from .forms import ItemSpec
 
-# Either permission lets staff read the filed cases in their data scope.
-STAFF_CASE_PERMISSIONS = ("window:case:list", "window:intake:list")
+# The jobs that work on filed cases in their data scope — intake, review, publicity and
+# objections, fund forms, submission, payment, archiving. Holding any of them lets staff read
+# those cases too: reading follows the same scope as acting.
+STAFF_CASE_PERMISSIONS = (
+    "window:case:list",
+    "window:intake:list",
+    "approval:task:todo",
+    "approval:queue:list",
+    "finance:publicity:list",
+    "finance:objection:list",
+    "finance:form:list",
+    "finance:submission:list",
+    "finance:disbursement:list",
+    "finance:archive:list",
+)
 PUBLIC_LOOKUP_LIMIT = 20
 PUBLIC_LOOKUP_WINDOW_SECONDS = 600
 PUBLIC_NOT_FOUND = "未查询到相应的申报，请核对申报编号和统一社会信用代码后重试"
@@ -46,12 +59,33 @@ ELIGIBILITY_LABELS = {
 # ---------------------------------------------------------------- staff side
 
 
+def case_scope_q(user) -> Q:
+    """Cases in the user's data scope: those whose lead department it reaches, or whose
+    enterprise was registered by a window it reaches (a city's window serves its city's
+    enterprises whichever province department leads the rule), or that the user filed."""
+    by_lead = scope_q(user, dept_field="department", owner_field="applicant")
+    by_window = scope_q(user, dept_field="enterprise__department", owner_field=None)
+    if not by_lead or not by_window:  # an empty Q is the 全部数据 scope; "|" would drop it
+        return Q()
+    return by_lead | by_window
+
+
 def staff_applications(user) -> QuerySet[Application]:
-    """Filed applications (drafts excluded) within the user's data scope."""
+    """Filed applications (drafts excluded) within the user's data scope (``case_scope_q``)."""
     queryset = Application.objects.exclude(status=S.DRAFT).select_related(
         "enterprise", "rule", "rule_version", "department", "applicant"
     )
-    return scope_filter(queryset, user, dept_field="department", owner_field="applicant")
+    return queryset.filter(case_scope_q(user))
+
+
+def staff_readable(user) -> Q:
+    """The applications a staff member may read: those they filed at the counter, those they
+    have (or had) a review task on, and — for whoever works on cases — those in their scope."""
+    readable = Q(applicant=user, channel=Application.Channel.WINDOW)
+    readable |= Q(pk__in=Application.objects.filter(tasks__assignee=user).values("pk"))
+    if any(user.has_permission_code(code) for code in STAFF_CASE_PERMISSIONS):
+        readable |= Q(pk__in=staff_applications(user).values("pk"))
+    return readable
 
 
 def intake_queue(user) -> QuerySet[Application]:
@@ -316,7 +350,7 @@ def _due_date(value: dt.datetime | None) -> dt.date | None:
 
 
 def _count_lookup(client_ip: str) -> None:
-    key = f"applications:public-status:{client_ip or 'unknown'}"
+    key = f"applications:public-status:{ratelimit.address_key(client_ip)}"
     if ratelimit.over_limit(key, PUBLIC_LOOKUP_LIMIT, PUBLIC_LOOKUP_WINDOW_SECONDS):
         minutes = PUBLIC_LOOKUP_WINDOW_SECONDS // 60
         raise TooManyLookups(

@@ -1,9 +1,9 @@
 """Reads of 一表申请: the rule catalogue with pre-check badges, drafts to fill, material offers.
 
 Who may read an application is decided here: an enterprise user reads only the
-applications of the enterprise they act for; staff read the filed cases in
-their data scope (``selectors.staff_applications``) and the ones they filed at
-the counter themselves. Anything else is a 404, never a hint that it exists.
+applications of the enterprise they act for; staff read what they may act on
+(``selectors.staff_readable``: cases in their data scope when they work on cases, cases
+they review, their counter filings). Anything else is a 404, never a hint that it exists.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from policywindow.policies.selectors import search_published_rules
 
 from .forms import Offer, specs_of_snapshot, typed_answers
 from .models import Application, ApplicationStatus, Material
-from .selectors import STAFF_CASE_PERMISSIONS, enterprise_applications, staff_applications
+from .selectors import enterprise_applications, staff_readable
 
 REUSE_OFFERS_PER_ITEM = 5
 # Applications that block another one for the same rule and year (once_per_year).
@@ -46,14 +46,11 @@ def chinese_date(day: dt.date) -> str:
 
 
 def readable_applications(user) -> QuerySet[Application]:
-    """An enterprise's own applications, or a staff member's cases in scope and counter filings."""
+    """An enterprise's own applications, or what a staff member may act on (``staff_readable``)."""
     if getattr(user, "is_enterprise", False):
         return enterprise_applications(user)
-    filed_by_me = Q(applicant=user, channel=Application.Channel.WINDOW)
-    if any(user.has_permission_code(code) for code in STAFF_CASE_PERMISSIONS):
-        filed_by_me |= Q(pk__in=staff_applications(user).values("pk"))
     return (
-        Application.objects.filter(filed_by_me)
+        Application.objects.filter(staff_readable(user))
         .select_related("enterprise", "rule", "rule_version", "applicant")
         .order_by("-created_at", "-id")
     )

@@ -3,6 +3,8 @@
 Every move locks the application row, checks the table and the caller's
 revision, bumps the revision, writes a timeline event and an audit event —
 all in the caller's transaction. Any other move is refused with a clear error.
+Each timeline line is announced to the enterprise through the one table of
+``notices`` (which steps it is told of, and which it deliberately is not).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.utils import timezone
 from policywindow.core import audit
 from policywindow.core.errors import Conflict
 
+from . import notices
 from .models import Application, ApplicationEvent
 from .models import ApplicationStatus as S
 
@@ -130,7 +133,7 @@ def record_event(
     name = ""
     if actor is not None and getattr(actor, "is_authenticated", False):
         name = actor.real_name or actor.username
-    return ApplicationEvent.objects.create(
+    event = ApplicationEvent.objects.create(
         application=application,
         occurred_at=timezone.now(),
         actor=actor if name else None,
@@ -141,3 +144,5 @@ def record_event(
         note=note,
         data=data or {},
     )
+    notices.announce(event)  # the enterprise is told of the steps that matter to it
+    return event

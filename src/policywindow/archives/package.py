@@ -17,14 +17,11 @@ that went missing or changed is refused, never archived silently.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
@@ -37,6 +34,7 @@ from policywindow.applications.models import Application
 from policywindow.core.errors import Conflict
 from policywindow.core.files import clean_original_name
 from policywindow.core.money import format_yuan, to_chinese_capital
+from policywindow.core.spreadsheets import csv_bytes
 from policywindow.fundforms import services as fundforms
 from policywindow.workflow.models import TaskAttachment, TaskStatus, WorkflowTask
 
@@ -139,15 +137,6 @@ def timeline_rows(application: Application) -> list[list[str]]:
             [_local(entry.occurred_at), entry.actor, entry.action_label, entry.node, move, note]
         )
     return rows
-
-
-def csv_bytes(header: Iterable[str], rows: Iterable[list[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly too."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
 
 
 def case_pdf(application: Application, fund_form: Any, archived_at: dt.datetime) -> bytes:

@@ -7,12 +7,13 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.core.paging import page_of, querystring
 from policywindow.system.access import permission
 from policywindow.system.forms import BootstrapFormMixin
@@ -110,17 +111,16 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "archives/batch_progress.html", context)
 
 
-def _zip(archive: Archive) -> FileResponse:
+def _zip(archive: Archive) -> HttpResponse:
     try:
-        handle = services.open_archive(archive)
+        stored = services.open_archive(archive)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    name = f"归档-{archive.application.number}.zip"
-    return FileResponse(handle, as_attachment=True, filename=name, content_type=ZIP)
+    return send_file(stored, f"归档-{archive.application.number}.zip", ZIP)
 
 
 @permission("finance:archive:download")
-def download(request: HttpRequest, pk: int) -> FileResponse:
+def download(request: HttpRequest, pk: int) -> HttpResponse:
     return _zip(selectors.archive_of(request.user, pk))
 
 
@@ -132,5 +132,5 @@ def my_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission("portal:archive:list")
-def my_download(request: HttpRequest, pk: int) -> FileResponse:
+def my_download(request: HttpRequest, pk: int) -> HttpResponse:
     return _zip(selectors.my_archive(request.user, pk))

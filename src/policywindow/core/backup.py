@@ -14,7 +14,10 @@ dumped data. Files are copied after the snapshot: every file a dumped row names 
 
 Signing keys are secrets and are **not** archived (whoever holds the archive could otherwise
 sign 经费审批表); the manifest records the SHA-256 fingerprint of the signing certificate in
-force so the operator can check that the right key was restored from the secret store.
+force so the operator can check that the right key was restored from the secret store. The keys of
+``core/keys.py`` (the audit MAC key among them) and the audit checkpoint files are not archived
+either: a key beside the data it protects protects nothing, and checkpoints must outlive the
+database they vouch for (docs/operations.md).
 
 ``restore_backup`` checks every part's hash before it changes anything, refuses a non-empty
 target database or upload directory unless ``force``, loads the database, installs the files,
@@ -49,7 +52,9 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.utils import load_backend
 from django.utils import timezone
 
-from .audit import verify_chain
+from . import crypto
+from .audit import verify_chain, write_checkpoint
+from .encrypted import undecryptable
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -334,6 +339,8 @@ def create_backup(output_dir: Path) -> tuple[Path, dict[str, Any]]:
                 "counts": snapshot.counts,
                 "signing_certificate_sha256": _certificate_fingerprint(),
                 "signing_keys_included": False,
+                # Which personal-data keys to take from the key store (never archived).
+                "data_keys": crypto.key_fingerprints(),
                 "parts": parts,
             }
             body = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
@@ -525,13 +532,52 @@ def _check_restored(alias: str, manifest: dict[str, Any], report: RestoreReport)
     differ = [t for t, n in manifest["counts"].items() if report.counts.get(t) != n]
     if differ:
         problems.append(f"以下表的行数与备份清单不符：{', '.join(differ[:10])} / row counts differ")
-    chain = verify_chain(using=alias)
-    report.audit_checked = chain.checked
-    if not chain.ok:
+    if not pending:  # an older backup is checked after migrate (its data may be plain yet)
+        problems += _check_personal_data(alias, manifest, report)
+    problems += _check_restored_audit(alias, report)
+    return problems
+
+
+def _check_personal_data(alias: str, manifest: dict[str, Any], report: RestoreReport) -> list[str]:
+    """The encrypted personal data decrypts with the keys at hand, and equality search finds
+    it (same blind-index key); the keys travel apart from the archive (docs/operations.md)."""
+    wanted, present = manifest.get("data_keys") or {}, crypto.key_fingerprints()
+    report.warnings += [
+        f"数据密钥 {name} 不在或与备份时不同（指纹 {fingerprint}）/ data key {name} differs"
+        for name, fingerprint in wanted.items()
+        if name != crypto.INDEX_KEY and present.get(name) != fingerprint
+    ]
+    problems = undecryptable(using=alias)
+    index = wanted.get(crypto.INDEX_KEY)
+    if index and present.get(crypto.INDEX_KEY) != index:
         problems.append(
-            f"操作日志哈希链断裂：序号 {chain.broken_seq}，{chain.reason} / audit chain broken"
+            f"盲索引密钥 {crypto.INDEX_KEY} 缺失或与备份时不同：按手机号、账号将查找不到数据"
+            " / blind-index key missing or different"
         )
     return problems
+
+
+def _check_restored_audit(alias: str, report: RestoreReport) -> list[str]:
+    """The restored operation log verifies under the restored key (never archived with it).
+
+    A backup older than the last checkpoint outside the database is what a restore means: the
+    events after the backup are lost with the rest of that data. That is a warning, and a signed
+    restore mark makes the restored head the chain's new base in the checkpoint file; anything
+    else wrong with the chain fails the restore.
+    """
+    chain = verify_chain(using=alias)
+    report.audit_checked = chain.checked
+    broken = [f for f in chain.findings if f.kind != "rolled_back"]
+    if broken:
+        found = "；".join(str(f) for f in broken[:5])
+        return [f"{chain.headline()}：{found} / audit chain broken"]
+    report.warnings += [
+        f"{f.message}——备份之后的操作日志随备份之后的数据一起丢失 / the backup predates the last"
+        " audit checkpoint"
+        for f in chain.findings
+    ]
+    write_checkpoint(using=alias, kind="restore")
+    return []
 
 
 def restore_backup(

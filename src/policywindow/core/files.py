@@ -1,10 +1,14 @@
 """Uploaded files (DESIGN.md §6): type decided by content, size limits, safe names, served by views.
 
-A file's type is what its first bytes say, never its extension: a text file renamed to
-``.pdf`` is refused. Content that is dangerous to whoever opens the file later is refused
-too: a PDF with active content (JavaScript, launch actions) and a DOCX/XLSX package that
-expands far beyond its size (a zip bomb). Files are stored under random names below
-MEDIA_ROOT (outside the web root) and sent only by views that have checked permission first.
+A file's type is what its first bytes say, and its name must say the same: a text file
+renamed to ``.pdf`` is refused, and so is a PDF named ``.html``, ``.exe``, ``x.pdf.html`` or
+without an extension (it would be downloaded later under a misleading name). Content that is
+dangerous to whoever opens the file later is refused too: a PDF with active content
+(``core.pdf_content``) and a DOCX/XLSX package that expands far beyond its size (a zip bomb).
+Files are stored under random names below MEDIA_ROOT (outside the web root) and sent only by
+views that have checked permission first, through ``send_file``: as an attachment with the
+stored type and ``nosniff``, or — for a deliberate preview of a PDF or image — inline in a
+sandbox.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import html
 import re
 import uuid
 import zipfile
-import zlib
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, Http404
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
+
+from . import pdf_content
 
 
 @dataclass(frozen=True)
@@ -27,26 +35,33 @@ class FileType:
     key: str
     label: str
     mime: str
+    extensions: tuple[str, ...]  # the names a file of this type may have, the usual first
+
+    @property
+    def shown_extensions(self) -> str:
+        return "、".join(f".{ext}" for ext in self.extensions)
 
 
 FILE_TYPES: dict[str, FileType] = {
     t.key: t
     for t in (
-        FileType("pdf", "PDF", "application/pdf"),
-        FileType("jpg", "JPG", "image/jpeg"),
-        FileType("png", "PNG", "image/png"),
+        FileType("pdf", "PDF", "application/pdf", ("pdf",)),
+        FileType("jpg", "JPG", "image/jpeg", ("jpg", "jpeg")),
+        FileType("png", "PNG", "image/png", ("png",)),
         FileType(
             "docx",
             "Word（DOCX）",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ("docx",),
         ),
         FileType(
             "xlsx",
             "Excel（XLSX）",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ("xlsx",),
         ),
-        FileType("doc", "Word（DOC）", "application/msword"),
-        FileType("xls", "Excel（XLS）", "application/vnd.ms-excel"),
+        FileType("doc", "Word（DOC）", "application/msword", ("doc",)),
+        FileType("xls", "Excel（XLS）", "application/vnd.ms-excel", ("xls",)),
     )
 }
 ALIASES = {"jpeg": "jpg"}
@@ -61,11 +76,15 @@ SMALL_UNPACKED = 32 * MB
 MAX_EXPANSION = 200
 MAX_UNPACKED = 256 * MB
 MAX_PACKAGE_ENTRIES = 5000
-# PDF actions that run code or start programs when the document is opened or clicked.
-PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch)(?![A-Za-z0-9_.#-])")
-PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
-PDF_MAX_INFLATED = 64 * MB
+OCTET_STREAM = "application/octet-stream"
+# Types a page may show inline (a deliberate preview); everything else is only downloaded.
+PREVIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
+# A preview runs no script, loads nothing and cannot navigate or submit, even if it were HTML.
+PREVIEW_POLICY = (
+    "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "frame-ancestors 'self'"
+)
+ASCII_UNSAFE = re.compile(r'[^\x20-\x7e]+|["\\]')
 
 
 def normalise_types(types: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -174,55 +193,21 @@ def _extension(name: str) -> str:
     return ext.lower() if dot else ""
 
 
-def _pdf_names(data: bytes) -> bytes:
-    """``/J#53`` is ``/JS``: a PDF name may hide its letters behind #xx escapes."""
-    return PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
-
-
-def _inflate(data: bytes) -> bytes | None:
-    """A Flate stream's content (at most PDF_MAX_INFLATED), or None when it is not one."""
-    inflater = zlib.decompressobj()
-    try:
-        content = inflater.decompress(data.lstrip(b"\r\n"), PDF_MAX_INFLATED)
-    except zlib.error:
-        return None
-    return None if inflater.unconsumed_tail else content
-
-
-def _pdf_regions(data: bytes) -> tuple[list[bytes], bool]:
-    """The PDF's text outside streams plus its inflated object streams (where compressed
-    dictionaries live); and whether an object stream could not be read."""
-    regions, position, unreadable = [], 0, False
-    while match := PDF_STREAM.search(data, position):
-        end = data.find(b"endstream", match.end())
-        if end < 0:
-            break
-        regions.append(data[position : match.start()])
-        dictionary = _pdf_names(data[data.rfind(b"obj", 0, match.start()) : match.start()])
-        if b"/ObjStm" in dictionary:
-            inflated = _inflate(data[match.end() : end])
-            unreadable = unreadable or inflated is None
-            regions.append(inflated or b"")
-        position = end + len(b"endstream")
-    regions.append(data[position:])
-    return regions, unreadable
-
-
 def _pdf_problem(upload: UploadedFile, name: str) -> str | None:
     upload.seek(0)
     data = upload.read()
     upload.seek(0)
-    regions, unreadable = _pdf_regions(data)
-    found = {m.group(1).decode() for r in regions for m in PDF_ACTIVE.finditer(_pdf_names(r))}
+    try:
+        found = pdf_content.active_content(data)
+    except pdf_content.Unreadable as exc:
+        return (
+            f"文件“{name}”{exc.reason}，出于安全原因不予接收。"
+            "请取消密码或用“打印为 PDF”重新生成后上传"
+        )
     if found:
         return (
-            f"文件“{name}”含有脚本或自动执行的动作（{'、'.join(sorted(found))}），"
+            f"文件“{name}”含有脚本或自动执行的动作、嵌入文件等活动内容（{'、'.join(found)}），"
             "出于安全原因不予接收。请用“打印为 PDF”或扫描件重新生成后上传"
-        )
-    if unreadable:
-        return (
-            f"文件“{name}”含有无法检查的压缩对象（文件可能已加密），出于安全原因不予接收。"
-            "请取消加密或用“打印为 PDF”重新生成后上传"
         )
     return None
 
@@ -264,28 +249,43 @@ def check_file(upload: UploadedFile, *, allowed_types: tuple[str, ...], max_size
         )
     extension = _extension(name)
     kind = sniff(upload, extension=extension)
-    claimed = FILE_TYPES.get(ALIASES.get(extension, extension))
-    # A name that claims another type than the content is refused too: it would be
-    # downloaded later under a misleading name.
-    if kind in allowed_types and (claimed is None or claimed.key == kind):
+    if kind in allowed_types and extension in FILE_TYPES[kind].extensions:
         content_check = CONTENT_CHECKS.get(kind)
         if content_check and (problem := content_check(upload, name)):
             raise ValidationError(problem, code="unsafe_content")
         return kind
+    raise ValidationError(_type_problem(name, extension, kind, allowed_types), code="file_type")
+
+
+def _type_problem(
+    name: str, extension: str, kind: str | None, allowed_types: tuple[str, ...]
+) -> str:
     allowed = describe_types(allowed_types)
     if kind is not None and kind not in allowed_types:
-        message = (
+        return (
             f"文件“{name}”实际为 {FILE_TYPES[kind].label} 文件，不在允许的类型内（允许：{allowed}）"
         )
-    elif claimed is not None:
-        actual = f"（实际为 {FILE_TYPES[kind].label} 文件）" if kind else ""
-        message = (
-            f"文件“{name}”的扩展名是 .{extension}，但内容不是 {claimed.label} 文件{actual}"
+    claimed = FILE_TYPES.get(ALIASES.get(extension, extension))
+    if kind is not None:
+        # Allowed content under a name of another type (or of none): it would be downloaded,
+        # and perhaps opened, as that other type later.
+        actual = FILE_TYPES[kind]
+        extensions = "、".join(FILE_TYPES[t].shown_extensions for t in allowed_types)
+        if claimed is not None:
+            mismatch = f"的扩展名是 .{extension}，但内容不是 {claimed.label} 文件（实际为 {actual.label} 文件）"
+        else:
+            named = f"扩展名是 .{extension}" if extension else "没有扩展名"
+            mismatch = f"的内容是 {actual.label} 文件，但{named}"
+        return (
+            f"文件“{name}”{mismatch}。只接受扩展名与内容一致的文件：{actual.label} 文件的扩展名"
+            f"应为 {actual.shown_extensions}，请改名后重新上传（允许的扩展名：{extensions}）"
+        )
+    if claimed is not None:
+        return (
+            f"文件“{name}”的扩展名是 .{extension}，但内容不是 {claimed.label} 文件"
             f"（系统按文件内容识别类型，修改扩展名无效）。允许的类型：{allowed}"
         )
-    else:
-        message = f"无法识别文件“{name}”的类型。允许的类型：{allowed}"
-    raise ValidationError(message, code="file_type")
+    return f"无法识别文件“{name}”的类型。允许的类型：{allowed}"
 
 
 def sha256_of(upload: UploadedFile) -> str:
@@ -301,12 +301,63 @@ def random_name(kind: str) -> str:
     return f"{uuid.uuid4().hex}.{kind}"
 
 
-def download(file_field, filename: str) -> FileResponse:
-    """Send a stored file as an attachment under its original name."""
+def content_type_for(name: str) -> str:
+    """The type of a stored file by its (random, checked) name: ``<hex>.pdf`` -> PDF."""
+    extension = _extension(name)
+    known = next((t for t in FILE_TYPES.values() if extension in t.extensions), None)
+    return known.mime if known else OCTET_STREAM
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a download is saved under: cleaned, and ending in an extension of its type
+    (a PDF stored under the name ``x.html`` is sent as ``x.html.pdf``)."""
+    name = clean_original_name(filename)
+    known = next((t for t in FILE_TYPES.values() if t.mime == content_type), None)
+    if known and _extension(name) not in known.extensions:
+        name = f"{name}.{known.extensions[0]}"
+    return name
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """``attachment; filename="ascii"; filename*=utf-8''…`` (RFC 6266 / RFC 5987)."""
+    fallback = ASCII_UNSAFE.sub("_", filename)
+    encoded = quote(filename, safe="")
+    return f"{'inline' if inline else 'attachment'}; filename=\"{fallback}\"; filename*=utf-8''{encoded}"
+
+
+def send_file(
+    content: FieldFile | bytes, filename: str, content_type: str = "", *, inline: bool = False
+) -> HttpResponseBase:
+    """Every stored or generated file leaves through here, after the view's permission check.
+
+    Sent with its stored type (by its stored name when none is recorded) and ``nosniff``, as
+    an attachment. ``inline`` (a page's deliberate preview) is honoured only for PDF and
+    images, and then under a sandboxing Content-Security-Policy. Bytes made for this request
+    are sent as they are; a stored file is streamed.
+    """
+    response: HttpResponseBase
+    if isinstance(content, bytes):
+        content_type = content_type or OCTET_STREAM
+        response = HttpResponse(content, content_type=content_type)
+    else:
+        content_type = content_type or content_type_for(content.name)
+        response = FileResponse(_open_stored(content), content_type=content_type)
+    preview = inline and content_type in PREVIEWABLE
+    response["Content-Disposition"] = content_disposition(
+        download_name(filename, content_type), inline=preview
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    if preview and content_type.startswith("image/"):
+        # PDFs keep the framing-only policy (core/csp.py): Chromium's PDF viewer shows a
+        # blank frame under ``sandbox``, and active PDFs never get this far (pdf_content.py).
+        response["Content-Security-Policy"] = PREVIEW_POLICY
+    return response
+
+
+def _open_stored(file_field: FieldFile):
     if not file_field:
         raise Http404("文件不存在")
     try:
-        handle = file_field.open("rb")
+        return file_field.open("rb")
     except FileNotFoundError as exc:
         raise Http404("文件不存在") from exc
-    return FileResponse(handle, as_attachment=True, filename=filename or file_field.name)

@@ -22,7 +22,7 @@ KEY_BYTES = 32
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-def _env_name(name: str) -> str:
+def env_name(name: str) -> str:
     return "POLICYWINDOW_KEY_" + name.upper().replace("-", "_")
 
 
@@ -42,27 +42,57 @@ def _parse(text: str, where: str) -> bytes:
     return value
 
 
-def _generate(path: Path, length: int) -> bytes:
+def _write_new(path: Path, value: bytes) -> None:
+    """Create ``path`` holding ``value`` in hex (mode 0600); ``FileExistsError`` if it exists."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value.hex())
+
+
+def _generate(path: Path, length: int) -> bytes:
     value = secrets.token_bytes(length)
     # O_EXCL: two processes starting at once agree on the first key written.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _write_new(path, value)
     except FileExistsError:
         return _parse(path.read_text(), str(path))
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value.hex())
     return value
 
 
+def numbered_keys(prefix: str) -> dict[int, str]:
+    """The keys ``<prefix>-<n>`` present in the environment or the key directory, by ``n``
+    (a key ring: the data key is rotated by adding ``data-<n+1>``)."""
+    found: dict[int, str] = {}
+    env = re.compile(re.escape(env_name(prefix)) + r"_([1-9]\d{0,5})")
+    for variable, value in os.environ.items():
+        if value and (match := env.fullmatch(variable)):
+            found[int(match[1])] = f"{prefix}-{match[1]}"
+    directory = Path(settings.POLICYWINDOW_KEY_DIR)
+    file = re.compile(re.escape(prefix) + r"-([1-9]\d{0,5})\.key")
+    for path in directory.iterdir() if directory.is_dir() else ():
+        if match := file.fullmatch(path.name):
+            found[int(match[1])] = f"{prefix}-{match[1]}"
+    return dict(sorted(found.items()))
+
+
+def create_key(name: str, *, length: int = KEY_BYTES) -> Path:
+    """Write a new random key file ``name`` (mode 0600); an existing key is never replaced."""
+    if has_key(name):
+        raise FileExistsError(f"密钥 {name} 已存在")
+    path = key_path(name)
+    _write_new(path, secrets.token_bytes(length))
+    return path
+
+
 def has_key(name: str) -> bool:
-    return bool(os.environ.get(_env_name(name))) or key_path(name).exists()
+    return bool(os.environ.get(env_name(name))) or key_path(name).exists()
 
 
 def load_key(name: str, *, length: int = KEY_BYTES, create: bool | None = None) -> bytes:
     """The key called ``name``; ``create`` defaults to "outside production only"."""
-    if text := os.environ.get(_env_name(name)):
-        return _parse(text, _env_name(name))
+    if text := os.environ.get(env_name(name)):
+        return _parse(text, env_name(name))
     path = key_path(name)
     if path.exists():
         return _parse(path.read_text(), str(path))
@@ -70,7 +100,7 @@ def load_key(name: str, *, length: int = KEY_BYTES, create: bool | None = None) 
         create = not settings.PRODUCTION
     if not create:
         raise ImproperlyConfigured(
-            f"缺少密钥 {name}：请设置环境变量 {_env_name(name)} 或放置文件 {path}（见 docs/deployment.md）"
+            f"缺少密钥 {name}：请设置环境变量 {env_name(name)} 或放置文件 {path}（见 docs/deployment.md）"
         )
     return _generate(path, length)
 

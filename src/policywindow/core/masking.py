@@ -1,4 +1,4 @@
-"""Masking of bank account and ID numbers for pages, the API and logs (DESIGN.md §6)."""
+"""Masking of bank account, ID and phone numbers for pages, the API and logs (DESIGN.md §6)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,8 @@ def mask_id_number(text: str) -> str:
     if len(compact) <= 7:
         return MASK * len(compact)
     return compact[:3] + MASK * (len(compact) - 7) + compact[-4:]
+
+
+def mask_phone(text: str) -> str:
+    """Masked like an ID number: ``13812345678`` -> ``138****5678``."""
+    return mask_id_number(text)

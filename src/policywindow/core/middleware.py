@@ -6,11 +6,14 @@ import logging
 from types import MethodType
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils import translation
 from django.utils.datastructures import ImmutableList
 
+from . import inputs
 from .files import climbs_directories, shown_file_name, traversal_in_file_name
 from .requestctx import client_ip, reset_current_ip, set_current_ip
 
@@ -53,31 +56,63 @@ class LanguageMiddleware:
 
 
 NUL_IN_QUERY_MESSAGE = "查询参数含有空字符（\\u0000），请删除后重试。"
+NUL_IN_PATH_MESSAGE = "请求地址含有空字符（\\u0000），请检查地址后重试。"
+# Bodies Django parses into request.POST; any other body may be JSON to the API's parser, which
+# does not look at the content type.
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-class RejectNulInQueryMiddleware:
-    """A NUL character in the query string is refused with 400 before any view reads it.
+class RejectUnsafeInputMiddleware:
+    """Input no field can hold (``core.inputs``) is refused with 400 before any view reads it.
 
-    PostgreSQL cannot hold NUL in text, so a search such as ``?q=%00`` would fail deep in a
-    query as a server error. Form fields are covered by Django's own validator; the query
-    string is read directly by list and search pages, so it is checked here once.
+    PostgreSQL cannot hold NUL in text, so ``?q=%00`` or ``/rules/a%00b`` would fail deep in a
+    query as a server error; a JSON body with a lone surrogate, ``NaN`` or a 30-digit integer
+    would fail in the database, the rule engine or the response. The path and the query string
+    are checked here once; a JSON body is checked whole and every offending field is named in
+    ``details``, as any other field error. Form fields are checked by the forms
+    (``inputs.RefuseUnsafeTextMixin``), which show the message on the field; a value a view
+    reads without a form and sends to PostgreSQL with a NUL is answered 400, not 500.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if any("\x00" in key or "\x00" in value for key, value in _query_items(request)):
-            from .views import error_response  # views import the access layer, loaded later
+        from .views import error_response  # views import the access layer, loaded later
 
+        if "\x00" in request.path_info:
+            return error_response(request, 400, "bad_request", NUL_IN_PATH_MESSAGE)
+        if any("\x00" in key or "\x00" in value for key, value in _query_items(request)):
             return error_response(request, 400, "bad_request", NUL_IN_QUERY_MESSAGE)
+        if problems := _json_body_problems(request):
+            return error_response(
+                request, 400, "validation_error", inputs.INVALID_INPUT_MESSAGE, problems
+            )
         return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DataError) and "NUL" in str(exception):
+            from .views import error_response
+
+            log.warning("NUL refused by the database: %s %s", request.method, request.path)
+            return error_response(request, 400, "bad_request", f"提交的内容{inputs.NUL_MESSAGE}")
+        return None
 
 
 def _query_items(request):
     for key, values in request.GET.lists():
         for value in values:
             yield key, value
+
+
+def _json_body_problems(request: HttpRequest) -> dict[str, list[str]]:
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.content_type in FORM_TYPES:
+        return {}
+    try:
+        _, problems = inputs.parse_json(request.body)
+    except (RequestDataTooBig, ValueError, RecursionError):
+        return {}  # too large or not JSON: answered where the body is read, as before
+    return problems
 
 
 TRAVERSAL_NAME_MESSAGE = "文件名“{name}”含有路径跳转（..），不能上传；请将文件改名后重新上传"

@@ -21,17 +21,22 @@ class CalendarDay(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only, hash-chained operation log (操作日志).
+    """Append-only operation log (操作日志), keyed and chained (core/audit.py).
 
-    ``hash`` covers every other column plus the previous row's hash, so any
-    edit, deletion or reordering is found by ``policywindow verify-audit``.
+    ``record`` inserts the content with ``entry_mac``, an HMAC-SM3 over the content and a random
+    ``nonce`` under a key outside the database, in the caller's transaction and without any
+    global lock. The sealer then fills the seal columns exactly once, after commit: ``seq`` (the
+    position in the chain, gap-free, in the order sealed), ``prev_hash`` and ``hash`` (the chain
+    MAC over the previous link, ``entry_mac`` and ``rejected``). ``rejected`` marks an event whose
+    entry MAC was wrong when it was sealed (written without the key): chained as evidence, never
+    taken for a real operation. ``policywindow verify-audit`` checks all of it.
     """
 
     class Result(models.TextChoices):
         SUCCESS = "success", "成功"
         FAILURE = "failure", "失败"
 
-    seq = models.BigIntegerField("序号", unique=True)
+    seq = models.BigIntegerField("序号", unique=True, null=True, blank=True)
     occurred_at = models.DateTimeField("时间", db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -46,13 +51,23 @@ class AuditEvent(models.Model):
     ip = models.CharField("IP", max_length=45, blank=True)
     result = models.CharField("结果", max_length=8, choices=Result.choices, default=Result.SUCCESS)
     message = models.CharField("说明", max_length=500, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    nonce = models.CharField(max_length=32)
+    # Unique: a copied row (same content, nonce and MAC) cannot be inserted a second time.
+    entry_mac = models.CharField("条目 MAC", max_length=64, unique=True)
+    prev_hash = models.CharField("前序 MAC", max_length=64, blank=True)
+    hash = models.CharField("链 MAC", max_length=64, blank=True)
+    rejected = models.BooleanField("封存时拒绝", default=False)
 
     class Meta:
-        ordering = ["-seq"]
+        ordering = ["-id"]
         verbose_name = verbose_name_plural = "操作日志"
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # What the sealer looks for every few seconds: empty, hence cheap, when all is sealed.
+            models.Index(
+                fields=["id"], condition=models.Q(seq__isnull=True), name="core_auditevent_unsealed"
+            ),
+        ]
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -70,11 +85,18 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """Single row locked by every audit write so the chain stays linear."""
+    """The chain's one head row, locked by the sealer only (never inside a request).
+
+    ``chain_id`` names the chain (its genesis link and its checkpoint file); ``checkpoint_*``
+    say when the last checkpoint was written outside the database.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    chain_id = models.CharField(max_length=32)
     last_seq = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
+    last_hash = models.CharField(max_length=64, blank=True)
+    checkpoint_seq = models.BigIntegerField(default=0)
+    checkpoint_at = models.DateTimeField(null=True, blank=True)
 
 
 class PeriodicJob(models.Model):
@@ -88,3 +110,20 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RateCounter(models.Model):
+    """Events counted under one key in one fixed window, shared by all processes (ratelimit.py)."""
+
+    key = models.CharField("键", max_length=200)
+    window_start = models.BigIntegerField("窗口起点（Unix 秒）")
+    hits = models.PositiveIntegerField("次数", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "频率计数"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="core_ratecounter_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} @{self.window_start}: {self.hits}"

@@ -8,6 +8,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_tasks import task
 
+from .ratelimit import purge_old_windows
 from .scheduler import every
 
 
@@ -21,3 +22,10 @@ def purge_expired_sessions() -> int:
     live = Session.objects.values("session_key")
     orphans, _ = UserSession.objects.exclude(session_key__in=live).delete()
     return deleted + orphans
+
+
+@every(dt.timedelta(hours=1))
+@task()
+def purge_rate_counters() -> int:
+    """Drop rate-limit counters of windows long past (the database store; Redis expires its own)."""
+    return purge_old_windows()

@@ -8,9 +8,12 @@ import sys
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404
 from django.views.decorators.cache import never_cache
 
 from policywindow.system.access import public
+
+from .denials import record_denial
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +80,16 @@ def handler400(request, exception=None):
 
 
 def handler403(request, exception=None):
+    record_denial(request, f"403 {str(exception or '') or '无权访问'}")
     return error_response(request, 403, "permission_denied", "您没有权限访问该页面或执行该操作。")
 
 
 def handler404(request, exception=None):
+    # An object a signed-in user may not see answers 404 like a missing one: both are logged,
+    # as in the API. A URL that matches no page (Resolver404) is not an object guess.
+    signed_in = getattr(getattr(request, "user", None), "is_authenticated", False)
+    if signed_in and not isinstance(exception, Resolver404):
+        record_denial(request, "404 对象不存在或不在数据范围内")
     return error_response(request, 404, "not_found", "您访问的页面不存在或已被删除。")
 
 

@@ -6,7 +6,6 @@ in percent, so the bureau can sum and chart them in Excel.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,6 +14,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from policywindow.core.spreadsheets import workbook_bytes
 
 from .selectors import STAGES, Board, Tally, total_of
 
@@ -39,9 +40,7 @@ def workbook(board: Board, user: Any) -> bytes:
     _budget_sheet(book.create_sheet("预算执行"), board)
     _timeliness_sheet(book.create_sheet("办理时效"), board)
     _open_sheet(book.create_sheet("在办最久案件"), board)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 def filter_lines(board: Board, user: Any) -> list[tuple[str, str]]:
@@ -73,7 +72,8 @@ def _overview(sheet: Worksheet, board: Board, user: Any) -> None:
         ("年度预算（元）", board.budget_total),
         ("预算已核定（元）", board.budget_committed),
         ("预算已拨付（元）", board.budget_disbursed),
-        ("审核办结件数", timely.total),
+        ("应办结件数", timely.total),
+        ("其中超期未办结", timely.open_overdue),
         ("一周办结按期率（%）", timely.rate),
         ("平均办理时长（天）", timely.avg_days),
     ]
@@ -142,11 +142,18 @@ def _budget_sheet(sheet: Worksheet, board: Board) -> None:
 
 def _timeliness_sheet(sheet: Worksheet, board: Board) -> None:
     rows = [
-        (row.label, row.total, row.on_time, row.rate, row.avg_days)
+        (row.label, row.total, row.on_time, row.open_overdue, row.rate, row.avg_days)
         for row in [*board.timeliness, board.timeliness_total]
     ]
-    headers = ("牵头部门", "审核办结件数", "按期办结", "按期率（%）", "平均办理时长（天）")
-    _table(sheet, headers, rows, (30, 14, 12, 12, 18))
+    headers = (
+        "牵头部门",
+        "应办结件数",
+        "按期办结",
+        "超期未办结",
+        "按期率（%）",
+        "平均办理时长（天）",
+    )
+    _table(sheet, headers, rows, (30, 14, 12, 12, 12, 18))
 
 
 def _open_sheet(sheet: Worksheet, board: Board) -> None:

@@ -369,10 +369,11 @@ def oldest_open(reach: Reach, now: dt.datetime | None = None) -> list[OpenCase]:
 
 
 def board(user: Any, period: Period, now: dt.datetime | None = None) -> Board:
-    """Everything the data board shows, for the applications filed in ``period``."""
+    """Everything the data board shows, for the applications filed in ``period`` and, for the
+    time-limit figures, the cases due in it (each headline as ``figures.FIGURES`` defines it)."""
     reach = reach_of(user)
     cases = filed(reach, period)
-    timeliness, timeliness_total = workflow.case_timeliness_by_department(user, period)
+    timeliness, timeliness_total = workflow.case_timeliness_by_department(user, period, now)
     return Board(
         period=period,
         scope_label=reach.label,

@@ -3,18 +3,17 @@ period chosen and the user's data scope. Reads come from ``selectors``."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone
 
+from policywindow.core.files import send_file
 from policywindow.core.paging import querystring
 from policywindow.system.access import permission
 
 from . import exporting, selectors
 from .charts import chart_data
+from .figures import FIGURES
 from .forms import PeriodForm, quick_periods
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,6 +32,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "board": found,
         "chart": chart_data(found),
         "stages": selectors.STAGES,
+        "figures": FIGURES,
         "quick_periods": quick_periods(),
         "querystring": querystring(request),
     }
@@ -43,14 +43,9 @@ def board(request: HttpRequest) -> HttpResponse:
 def export(request: HttpRequest) -> HttpResponse:
     _form, found = _board(request)
     body = exporting.workbook(found, request.user)
-    response = HttpResponse(body, content_type=XLSX)
     period = found.period
     name = f"政策兑现数据看板-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
-    response["Content-Disposition"] = (
-        f'attachment; filename="dashboard-{timezone.localdate():%Y%m%d}.xlsx"; '
-        f"filename*=UTF-8''{quote(name)}"
-    )
-    return response
+    return send_file(body, name, XLSX)
 
 
 urlpatterns = [

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.html import escape
 
 from policywindow.policies import services
@@ -15,9 +16,8 @@ from policywindow.system.models import Department, User
 from .pdf import promise_template
 from .policy_data import DEMO_NOTE, POLICIES
 
-# The demo's application window: the whole of the demo year, so cases can be filed.
-OPENS_ON = dt.date(2026, 1, 1)
-CLOSES_ON = dt.date(2026, 12, 31)
+# The application window stays open at least this long after the demo is loaded.
+WINDOW_AFTER_LOAD = dt.timedelta(days=90)
 ADDRESS = "省政务服务中心一楼 政策兑现综合窗口（演示地址）"
 DECIMAL_SETTINGS = ("min_value", "max_value")
 TEMPLATES = {"credit_promise": promise_template}
@@ -30,6 +30,7 @@ def load_policies(actor: User) -> int:
     Policies are matched by title, rules by code, so a rule added to the data later is
     added to an existing policy.
     """
+    window = application_window(timezone.localdate())
     departments = {d.code: d for d in Department.objects.all()}
     policies = {p.title: p for p in Policy.objects.filter(title__in=[p["title"] for p in POLICIES])}
     codes = set(Rule.objects.values_list("code", flat=True))
@@ -37,25 +38,36 @@ def load_policies(actor: User) -> int:
     for spec in POLICIES:
         policy = policies.get(spec["title"])
         if policy is None:
-            policy = services.create_policy(actor, **_policy_fields(spec, departments))
+            fields = _policy_fields(spec, departments, window)
+            policy = services.create_policy(actor, **fields)
             created += 1
         for order, rule in enumerate(spec["rules"], start=1):
             if rule["code"] not in codes:
-                _create_rule(actor, policy, rule, order * 10, departments)
+                _create_rule(actor, policy, rule, order * 10, departments, window)
                 created += 1
         if policy.status == Policy.Status.DRAFT:
             services.publish_policy(actor, policy)
     return created
 
 
-def _policy_fields(spec: dict[str, Any], departments: dict[str, Department]) -> dict[str, Any]:
+def application_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The demo rules' application window, relative to the day the demo is loaded: from the
+    start of that year to the end of the year ``WINDOW_AFTER_LOAD`` later, so the demo cases
+    can be filed on the day and the window does not close under the demo weeks later."""
+    return dt.date(today.year, 1, 1), dt.date((today + WINDOW_AFTER_LOAD).year, 12, 31)
+
+
+def _policy_fields(
+    spec: dict[str, Any], departments: dict[str, Department], window: tuple[dt.date, dt.date]
+) -> dict[str, Any]:
+    """The policy as the data gives it; it stays in force for the demo's application window."""
     return {
         "title": spec["title"],
         "doc_number": spec["doc_number"],
         "issuing_department": departments[spec["department"]],
         "publish_date": dt.date.fromisoformat(spec["publish_date"]),
         "effective_from": dt.date.fromisoformat(spec["effective_from"]),
-        "effective_to": dt.date.fromisoformat(spec["effective_to"]),
+        "effective_to": max(dt.date.fromisoformat(spec["effective_to"]), window[1]),
         "summary": spec["summary"],
         "full_text": _full_text(spec),
         "theme": spec["theme"],
@@ -79,7 +91,12 @@ def _full_text(spec: dict[str, Any]) -> str:
 
 
 def _create_rule(
-    actor: User, policy: Policy, spec: dict[str, Any], order: int, departments: dict
+    actor: User,
+    policy: Policy,
+    spec: dict[str, Any],
+    order: int,
+    departments: dict,
+    window: tuple[dt.date, dt.date],
 ) -> Rule:
     """Rule, items, then the amount formula (it may name items), then publish."""
     lead = departments[spec["lead"]]
@@ -98,8 +115,8 @@ def _create_rule(
         eligibility_expression=spec["eligibility"],
         per_enterprise_cap=Decimal(spec["cap"]),
         annual_budget=Decimal(spec["budget"]),
-        opens_on=OPENS_ON,
-        closes_on=CLOSES_ON,
+        opens_on=window[0],
+        closes_on=window[1],
         lead_department=lead,
         exclusion_group=spec.get("exclusion_group", ""),
     )

@@ -16,20 +16,25 @@ from pathlib import Path
 from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.html import escape
 
+from policywindow.core.models import CalendarDay
 from policywindow.reforms.models import ProgressReport, ReformTask
 from policywindow.reforms.services import reports
 from policywindow.reforms.services.importing import ImportOptions, import_table
 from policywindow.system.demo import DEMO_PASSWORD
 from policywindow.system.models import Department, Role, User
 
+from .case_loader import working_days_ago
+
 # The 第四批 table of the China (Liaoning) FTZ (a copy of ../shared/data/000_d473786d2f100032.txt).
 TABLE = Path(__file__).parent / "data" / "reform_tasks_liaoning_ftz_batch4.txt"
-# Issued mid-June 2026: the 自贸试验区 items (40 working days) are past their deadline in the
-# demo, the 全省 items (120 working days, early December) are not yet.
-ISSUED_ON = dt.date(2026, 6, 15)
 PROVINCE_DAYS, FTZ_DAYS = 120, 40
+# The table is issued relative to the day the demo is loaded: the 全省 items fall due this many
+# working days after it (weeks of plausible "推进中"), so the 自贸试验区 items (40 working days)
+# are long past their deadline, as in a programme half-way through.
+PROVINCE_LEAD_DAYS = 30
 BUREAU = "YSJ"
 SUPERVISOR = "ysj_reform"
 
@@ -180,7 +185,7 @@ def load_reform_demo() -> None:
         source_name=TABLE.name,
         options=ImportOptions(
             bureau=Department.objects.get(code=BUREAU),
-            issued_on=ISSUED_ON,
+            issued_on=issued_on(timezone.localdate()),
             province_days=PROVINCE_DAYS,
             ftz_days=FTZ_DAYS,
         ),
@@ -189,6 +194,14 @@ def load_reform_demo() -> None:
         return
     for filing in FILINGS:
         _file(filing, report.programme_id, supervisor)
+
+
+def issued_on(today: dt.date) -> dt.date:
+    """The demo table's issue date: ``PROVINCE_LEAD_DAYS`` working days before the 全省 items
+    fall due — fewer when the holiday table ends sooner (a deadline needs its working days)."""
+    left = CalendarDay.objects.filter(date__gt=today, is_working_day=True).count()
+    lead = max(1, min(PROVINCE_LEAD_DAYS, left))
+    return working_days_ago(PROVINCE_DAYS - lead, today)
 
 
 def _load_users() -> None:

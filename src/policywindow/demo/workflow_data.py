@@ -1,6 +1,6 @@
 """Demo workflows: every demo rule is reviewed the same way (one week, DESIGN.md §1).
 
-1. 部门并联审核 — the lead department's reviewer and the finance department, in parallel;
+1. 部门并联审核 — the lead department's reviewer and the finance department's, in parallel;
 2. 分管领导审批 — the lead department's leader (a rejection returns to level 1);
 3. 营商局领导审批 — only when more than 1,000,000 yuan is requested.
 Departments are named by code here and turned into ids by the loader.
@@ -24,10 +24,12 @@ def standard_workflow(department_ids: dict[str, int]) -> dict[str, Any]:
             "condition": fields.get("condition", ""),
         }
 
+    # 财政厅's reviewers (审核科员 there: czt_officer), who can see and decide the task; the
+    # payment role 财政人员 grants no approval, so a node naming it could never be cleared.
     finance = {
         "kind": "dept_role",
         "department_id": department_ids["CZT"],
-        "role_code": "finance_officer",
+        "role_code": "reviewer",
     }
     bureau = {
         "kind": "dept_role",

@@ -17,9 +17,10 @@ from pydantic import create_model
 
 from policywindow.api.idempotency import idempotent
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import DepartmentRef, ErrorOut
+from policywindow.api.schemas import DepartmentRef, ErrorOut, Money
 from policywindow.api.security import require
 from policywindow.core.errors import NotFound
+from policywindow.core.inputs import column_range
 from policywindow.core.masking import mask_account
 
 from . import services
@@ -113,7 +114,7 @@ class EnterpriseIn(Schema):
     credit_code: str = Field(description="统一社会信用代码（18 位，校验码按 GB 32100-2015 校验）")
     name: str
     legal_representative: str
-    registered_capital: Decimal = Field(description="注册资本，万元")
+    registered_capital: Money = Field(description="注册资本，万元")
     established_on: dt.date | None = None
     industry: str = Field(description="GB/T 4754-2017 大类代码，如 39；59、70 可填中类如 702")
     region: str = Field(description="辽宁省市或区县的 GB/T 2260 代码，如 210102")
@@ -123,11 +124,16 @@ class EnterpriseIn(Schema):
     contact_email: str = ""
     bank_name: str = ""
     bank_account: str = ""
-    employees: int | None = Field(None, description="从业人员；null 表示未知")
-    revenue: Decimal | None = Field(None, description="上年营业收入（元）")
-    total_assets: Decimal | None = Field(None, description="资产总额（元）")
-    rd_spend: Decimal | None = Field(None, description="上年研发费用（元）")
-    export_value: Decimal | None = Field(None, description="上年出口额（元）")
+    employees: int | None = Field(
+        None,
+        ge=0,
+        le=column_range("PositiveIntegerField")[1],
+        description="从业人员；null 表示未知",
+    )
+    revenue: Money | None = Field(None, description="上年营业收入（元）")
+    total_assets: Money | None = Field(None, description="资产总额（元）")
+    rd_spend: Money | None = Field(None, description="上年研发费用（元）")
+    export_value: Money | None = Field(None, description="上年出口额（元）")
     high_tech: bool = False
     high_tech_valid_until: dt.date | None = None
     tech_sme: bool = False
@@ -135,9 +141,11 @@ class EnterpriseIn(Schema):
 
 
 def _optional_fields(schema: type[Schema], name: str, only: tuple[str, ...]) -> type[Schema]:
-    """A PATCH body: the named fields of ``schema``, each optional; only those sent change."""
+    """A PATCH body: the named fields of ``schema``, each optional; only those sent change.
+    A field keeps its type and checks: null only where the full body allows it (the default
+    stands for "not sent" and is never validated)."""
     fields: dict[str, Any] = {
-        field: (info.annotation | None, Field(None, description=info.description))
+        field: (info.rebuild_annotation(), Field(None, description=info.description))
         for field, info in schema.model_fields.items()
         if field in only
     }

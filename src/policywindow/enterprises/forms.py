@@ -10,11 +10,14 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.forms.models import fields_for_model
 
 from policywindow.core.codes import normalize_uscc, validate_uscc
 from policywindow.core.errors import ValidationFailed
+from policywindow.core.inputs import column_range
 from policywindow.core.masking import mask_account
+from policywindow.core.money import MoneyField
 from policywindow.system.forms import BootstrapFormMixin
 from policywindow.system.models import mobile_validator, username_validator
 
@@ -85,7 +88,10 @@ def _formfield(field, **kwargs) -> forms.Field:
         kwargs["form_class"] = CompactCharField
     if field.get_internal_type() == "DateField":
         kwargs["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    if field.get_internal_type() in BaseDatabaseOperations.integer_field_ranges:
+        kwargs["max_value"] = column_range(field.get_internal_type())[1]
     if name in MONEY_FIELDS or name == "registered_capital":
+        kwargs["form_class"] = MoneyField
         kwargs["widget"] = forms.NumberInput(attrs={"step": "0.01", "min": "0"})
     formfield = field.formfield(**kwargs)
     # The model's own rules (phone, account, not negative) also check at the form,

@@ -8,19 +8,17 @@ are reported per row and column in Chinese.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from policywindow.core.errors import ValidationFailed
+from policywindow.core.spreadsheets import Messages, SheetLimits, open_sheet, workbook_bytes
 
 from .forms import EnterpriseForm
 from .models import CLERK_EDITABLE_FIELDS, Enterprise, Industry, Region
@@ -28,6 +26,12 @@ from .models import CLERK_EDITABLE_FIELDS, Enterprise, Industry, Region
 MAX_ROWS = 2000
 MAX_BYTES = 5 * 1024 * 1024
 SHEET_TITLE = "企业信息"
+# The sheet may hold the header, the hint row and some blank lines besides the enterprises.
+SHEET_LIMITS = SheetLimits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS + 100, max_columns=60)
+MESSAGES = Messages(
+    not_workbook="文件不是 Excel（.xlsx）格式，请使用下载的模板填写后上传",
+    damaged="无法读取该 Excel 文件，文件可能已损坏，请使用下载的模板重新填写",
+)
 YES, NO = "是", "否"
 BOOLEAN_FIELDS = ("high_tech", "tech_sme")
 TEXT_FIELDS = ("credit_code", "bank_account", "contact_phone", "industry", "region")
@@ -96,9 +100,7 @@ def template_workbook() -> bytes:
     _add_validations(sheet)
     _write_codes(book.create_sheet("行业代码"), ("代码", "名称"), _industry_rows())
     _write_codes(book.create_sheet("行政区划代码"), ("代码", "名称"), _region_rows())
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 def _write_header(sheet) -> None:
@@ -174,38 +176,23 @@ class ParsedRow:
 def read_workbook(upload) -> list[ParsedRow]:
     """Every filled-in row of the file, parsed.
 
-    A file that cannot be read at all raises ``ValidationFailed`` on the ``file`` field.
+    A file that cannot be read at all, or is larger than ``SHEET_LIMITS``, raises
+    ``ValidationFailed`` on the ``file`` field before any cell is read.
     """
-    sheet = _open_sheet(upload)
-    rows = sheet.iter_rows(values_only=True)
-    columns = _columns(next(rows, ()))
-    parsed: list[ParsedRow] = []
-    for number, values in enumerate(rows, start=2):
-        cells = {field: values[i] if i < len(values) else None for field, i in columns.items()}
-        if _is_blank(cells) or _is_hint_row(cells):
-            continue
-        if len(parsed) == MAX_ROWS:
-            raise _file_error(f"一次最多导入 {MAX_ROWS} 家企业，请拆分文件后分批导入")
-        parsed.append(parse_row(number, cells))
+    with open_sheet(upload, SHEET_LIMITS, MESSAGES, title=SHEET_TITLE) as sheet:
+        rows = sheet.rows()
+        columns = _columns(next(rows, ()))
+        parsed: list[ParsedRow] = []
+        for number, values in enumerate(rows, start=2):
+            cells = {f: values[i] if i < len(values) else None for f, i in columns.items()}
+            if _is_blank(cells) or _is_hint_row(cells):
+                continue
+            if len(parsed) == MAX_ROWS:
+                raise _file_error(f"一次最多导入 {MAX_ROWS} 家企业，请拆分文件后分批导入")
+            parsed.append(parse_row(number, cells))
     if not parsed:
         raise _file_error("文件中没有企业数据，请从第 3 行起逐行填写")
     return parsed
-
-
-def _open_sheet(upload):
-    if upload.size > MAX_BYTES:
-        raise _file_error("文件超过 5 MB，请拆分后分批导入")
-    head = upload.read(4)
-    upload.seek(0)
-    if head != b"PK\x03\x04":
-        raise _file_error("文件不是 Excel（.xlsx）格式，请使用下载的模板填写后上传")
-    try:
-        book = load_workbook(upload, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise _file_error(
-            "无法读取该 Excel 文件，文件可能已损坏，请使用下载的模板重新填写"
-        ) from exc
-    return book[SHEET_TITLE] if SHEET_TITLE in book.sheetnames else book.worksheets[0]
 
 
 def _columns(header: tuple) -> dict[str, int]:

@@ -9,6 +9,12 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 from policywindow.core.codes import classify_size, industry_section_of
+from policywindow.core.encrypted import (
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedManager,
+    EncryptedModel,
+)
 from policywindow.core.errors import ValidationFailed
 
 phone_validator = RegexValidator(
@@ -80,7 +86,7 @@ class Region(models.Model):
         return self.name
 
 
-class Enterprise(models.Model):
+class Enterprise(EncryptedModel, models.Model):
     class Size(models.TextChoices):
         LARGE = "large", "大型"
         MEDIUM = "medium", "中型"
@@ -111,14 +117,17 @@ class Enterprise(models.Model):
     )
     address = models.CharField("注册地址", max_length=200, blank=True)
     contact_name = models.CharField("联系人", max_length=50, blank=True)
-    contact_phone = models.CharField(
-        "联系电话", max_length=20, blank=True, validators=[phone_validator]
+    # Encrypted at rest (core.encrypted); the blind indexes serve equality search.
+    contact_phone = EncryptedCharField(
+        "联系电话", max_length=20, blank=True, validators=[phone_validator], kind="phone"
     )
+    contact_phone_index = BlindIndexField(source="contact_phone")
     contact_email = models.EmailField("联系邮箱", blank=True)
     bank_name = models.CharField("开户银行", max_length=100, blank=True)
-    bank_account = models.CharField(
-        "银行账号", max_length=32, blank=True, validators=[bank_account_validator]
+    bank_account = EncryptedCharField(
+        "银行账号", max_length=32, blank=True, validators=[bank_account_validator], kind="account"
     )
+    bank_account_index = BlindIndexField(source="bank_account")
     # Attributes that policy rules evaluate; money in yuan. Empty means unknown (not zero).
     employees = models.PositiveIntegerField("从业人员（人）", null=True, blank=True)
     revenue = _money("上年营业收入（元）")
@@ -150,6 +159,8 @@ class Enterprise(models.Model):
     is_demo = models.BooleanField("演示数据", default=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = EncryptedManager()
 
     class Meta:
         ordering = ["name"]

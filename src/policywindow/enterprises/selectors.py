@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from policywindow.core.codes import industry_section_of
+from policywindow.core.encrypted import equals
 from policywindow.system.datascope import scope_filter
 
 from .models import Enterprise, EnterpriseMember, Industry, Region
@@ -101,7 +102,13 @@ def search_enterprises(
 ) -> QuerySet[Enterprise]:
     qs = enterprises_visible_to(viewer)
     if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(credit_code__icontains=q.upper()))
+        # Phone and bank account are encrypted: found only whole, through their blind indexes.
+        qs = qs.filter(
+            Q(name__icontains=q)
+            | Q(credit_code__icontains=q.upper())
+            | equals(Enterprise, "contact_phone", q)
+            | equals(Enterprise, "bank_account", q)
+        )
     if section:
         qs = qs.filter(Q(industry__parent_id=section) | Q(industry__parent__parent_id=section))
     if size:

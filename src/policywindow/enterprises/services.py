@@ -17,7 +17,6 @@ from django.utils import timezone
 from policywindow.core import audit
 from policywindow.core.codes import classify_size, normalize_uscc, validate_uscc
 from policywindow.core.errors import NotFound, PermissionDenied, ValidationFailed
-from policywindow.core.masking import mask_account
 from policywindow.matching import hooks as matching_hooks
 from policywindow.system.models import Role, Status, User
 from policywindow.system.services import users as user_services
@@ -38,10 +37,13 @@ DUPLICATE_CODE = "该统一社会信用代码已登记，不能重复登记"
 
 
 def audit_snapshot(enterprise: Enterprise) -> dict[str, Any]:
-    """The audited picture of an enterprise, with the bank account masked."""
-    data = audit.snapshot(enterprise, AUDIT_FIELDS)
-    data["bank_account"] = mask_account(enterprise.bank_account)
-    return data
+    """The audited picture of an enterprise (bank account and phone masked by the log)."""
+    return audit.snapshot(enterprise, AUDIT_FIELDS)
+
+
+def _personal(enterprise: Enterprise) -> tuple[str, str]:
+    """What the masks may hide: two accounts or phones can look alike once masked."""
+    return enterprise.bank_account, enterprise.contact_phone
 
 
 # ---------------------------------------------------------------- references and validation
@@ -247,10 +249,10 @@ def _update(
     actor: User, enterprise: Enterprise, data: Mapping[str, Any], *, message: str
 ) -> Enterprise:
     locked = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
-    before, old_account = audit_snapshot(locked), locked.bank_account
+    before, old_personal = audit_snapshot(locked), _personal(locked)
     problems = _assign(locked, data, References.load())
-    account_changed = locked.bank_account != old_account
-    if audit_snapshot(locked) == before and not account_changed:
+    account_changed = locked.bank_account != old_personal[0]
+    if audit_snapshot(locked) == before and _personal(locked) == old_personal:
         _refuse_problems(locked, problems)  # bad input is still refused; nothing is written
         return locked
     _save_checked(locked, problems)
@@ -348,13 +350,17 @@ def remove_member(actor: User, member: EnterpriseMember) -> None:
 # ---------------------------------------------------------------- Excel import
 
 
-@transaction.atomic
 def import_enterprises(actor: User, upload) -> list[Enterprise]:
-    """All rows or nothing: any problem in any row refuses the whole file with a report."""
+    """All rows or nothing: any problem in any row refuses the whole file with a report.
+
+    The file is opened, checked and read before the transaction: a hostile workbook is
+    refused without ever holding a database lock.
+    """
+    rows = read_workbook(upload)
     refs = References.load()
     problems: list[RowProblem] = []
     candidates = []
-    for row in read_workbook(upload):
+    for row in rows:
         enterprise, assign_problems = build_enterprise(actor, row.data, refs)
         found = _all_problems(enterprise, assign_problems, check_unique=False)
         problems += row.problems + [
@@ -367,15 +373,16 @@ def import_enterprises(actor: User, upload) -> list[Enterprise]:
     problems += _duplicate_codes(candidates)
     if problems:
         raise ImportRejected(sorted(problems, key=lambda p: p.row))
-    for _row, enterprise in candidates:
-        enterprise.save()
-        audit.record(
-            "enterprise.create",
-            actor=actor,
-            target=enterprise,
-            after=audit_snapshot(enterprise),
-            message="Excel 批量导入",
-        )
+    with transaction.atomic():
+        for _row, enterprise in candidates:
+            enterprise.save()
+            audit.record(
+                "enterprise.create",
+                actor=actor,
+                target=enterprise,
+                after=audit_snapshot(enterprise),
+                message="Excel 批量导入",
+            )
     return [enterprise for _row, enterprise in candidates]
 
 

@@ -15,7 +15,7 @@ from ninja.pagination import paginate
 
 from policywindow.api.idempotency import idempotent
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import ErrorOut
+from policywindow.api.schemas import ErrorOut, Money
 from policywindow.api.security import require
 
 from . import selectors
@@ -78,7 +78,7 @@ class ReturnIn(Schema):
 
 class DisbursementIn(Schema):
     fund_form_id: int = Field(description="经费审批表 id")
-    amount: str = Field(description='拨付金额（元），须等于核定金额，如 "300000.00"')
+    amount: Money = Field(description='拨付金额（元），须等于核定金额，如 "300000.00"')
     paid_on: dt.date = Field(description="支付日期 YYYY-MM-DD")
     voucher: str = Field(description="凭证号")
     bank_reference: str = Field("", description="银行流水号")

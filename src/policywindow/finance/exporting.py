@@ -7,8 +7,6 @@ from, served only to finance officers and the policy office, and every export is
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from policywindow.core.spreadsheets import csv_bytes, workbook_bytes
 from policywindow.fundforms.models import FormBatch
 
 from .services.payment_imports import Outcome, Reconciliation
@@ -73,12 +72,10 @@ def payment_instructions(batch: FormBatch) -> list[dict[str, Any]]:
 
 def instructions_csv(rows: list[dict[str, Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text as it is."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([label for _, label in INSTRUCTION_COLUMNS])
-    for row in rows:
-        writer.writerow([row[key] for key, _ in INSTRUCTION_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes(
+        [label for _, label in INSTRUCTION_COLUMNS],
+        ([row[key] for key, _ in INSTRUCTION_COLUMNS] for row in rows),
+    )
 
 
 def report_workbook(title: str, report: Reconciliation) -> bytes:
@@ -113,6 +110,4 @@ def report_workbook(title: str, report: Reconciliation) -> bytes:
         sheet.cell(row=current, column=5).number_format = "#,##0.00"
         fill = PatternFill("solid", fgColor=OUTCOME_FILLS[Outcome(checked.outcome)])
         sheet.cell(row=current, column=8).fill = fill
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)

@@ -6,22 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from policywindow.core.files import check_file
+from policywindow.core.errors import ValidationFailed
+from policywindow.core.money import MoneyField
 from policywindow.policies.models import Rule
 from policywindow.system.forms import BootstrapFormMixin
 
 from .services import disbursements, objections, publicity, submissions
-
-STATEMENT_MAX_MB = 5
-
-
-class MoneyField(forms.CharField):
-    """An amount in yuan as typed, thousands separators allowed; the service parses it."""
-
-    def to_python(self, value: Any) -> str:
-        return super().to_python(value).replace(",", "").replace("，", "")
+from .statement import MAX_MB as STATEMENT_MAX_MB
+from .statement import check_statement
 
 
 class BudgetForm(BootstrapFormMixin, forms.Form):
@@ -37,12 +30,7 @@ class BudgetForm(BootstrapFormMixin, forms.Form):
         max_value=2100,
         error_messages={"required": "请填写年度", "invalid": "请输入正确的年度"},
     )
-    total = MoneyField(
-        label="年度预算（元）",
-        max_length=24,
-        error_messages={"required": "请填写预算总额"},
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-    )
+    total = MoneyField(label="年度预算（元）", error_messages={"required": "请填写预算总额"})
     note = forms.CharField(label="备注", required=False, max_length=200)
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
@@ -110,9 +98,7 @@ class ObjectionDecisionForm(BootstrapFormMixin, forms.Form):
 class PaymentForm(BootstrapFormMixin, forms.Form):
     amount = MoneyField(
         label="拨付金额（元）",
-        max_length=24,
         error_messages={"required": "请填写拨付金额"},
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text="须与经费审批表核定金额一致，足额拨付。",
     )
     paid_on = forms.DateField(
@@ -161,7 +147,7 @@ class StatementForm(BootstrapFormMixin, forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         try:
-            check_file(upload, allowed_types=("xlsx",), max_size_mb=STATEMENT_MAX_MB)
-        except ValidationError as exc:
-            raise forms.ValidationError(exc.messages[0]) from exc
+            check_statement(upload)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from exc
         return upload

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from policywindow.core.encrypted import EncryptedCharField, EncryptedModel
+
 
 class Budget(models.Model):
     """A rule's budget for one year. ``committed`` is what approvals have taken (disbursed
@@ -163,7 +165,7 @@ class PublicityEntry(models.Model):
         return f"{self.batch} #{self.order}"
 
 
-class Objection(models.Model):
+class Objection(EncryptedModel, models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "待处理"
         UPHELD = "upheld", "异议成立"
@@ -173,7 +175,7 @@ class Objection(models.Model):
     entry = models.ForeignKey(PublicityEntry, on_delete=models.PROTECT, related_name="objections")
     # Contact data of the objector: shown only to staff who decide objections.
     name = models.CharField("异议人姓名", max_length=50)
-    phone = models.CharField("联系电话", max_length=20)
+    phone = EncryptedCharField("联系电话", max_length=20, kind="phone")  # encrypted at rest
     content = models.TextField("异议内容")
     ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
     filed_at = models.DateTimeField("提出时间")

@@ -8,20 +8,22 @@ the line numbers of the problems — a statement is never half read.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
-import zipfile
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
-
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from decimal import Decimal
+from typing import IO, Any
 
 from policywindow.core.errors import ValidationFailed
+from policywindow.core.money import MoneyError, parse_yuan
+from policywindow.core.spreadsheets import Messages, SheetLimits, check_workbook, open_sheet
 
 MAX_ROWS = 2000
+MAX_MB = 5
 HEADER_SEARCH = 10
+# Title lines above the header, the header, a total line and blank lines besides the payments.
+SHEET_LIMITS = SheetLimits(max_bytes=MAX_MB * 1024 * 1024, max_rows=MAX_ROWS + 100)
+UNREADABLE = "无法读取该文件：请上传 Excel 2007 及以上格式（.xlsx）的拨付回单"
+MESSAGES = Messages(not_workbook=UNREADABLE, damaged=UNREADABLE)
 MAX_PROBLEMS = 20
 # field -> the column names that mean it
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -60,16 +62,15 @@ def refuse(message: str) -> ValidationFailed:
     return ValidationFailed(message, details={"file": [message]})
 
 
+def check_statement(upload: IO[bytes]) -> None:
+    """Size, unpacked size and sheet dimensions of a statement, before anything is read."""
+    check_workbook(upload, SHEET_LIMITS, MESSAGES)
+
+
 def read_statement(data: bytes) -> list[StatementRow]:
     """Every payment row of the first worksheet; ``ValidationFailed`` (field ``file``) else."""
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise refuse("无法读取该文件：请上传 Excel 2007 及以上格式（.xlsx）的拨付回单") from exc
-    try:
-        lines = list(book.worksheets[0].iter_rows(values_only=True))
-    finally:
-        book.close()
+    with open_sheet(data, SHEET_LIMITS, MESSAGES) as sheet:
+        lines = list(sheet.rows())
     header_at, columns = _header(lines)
     rows, problems = [], []
     for index, values in enumerate(lines[header_at + 1 :], start=header_at + 2):
@@ -139,14 +140,16 @@ def _text(value: Any) -> str:
 
 def _amount(value: Any) -> Decimal:
     # Excel keeps numbers as binary floats; their shortest text is the figure that was typed.
-    text = _text(value).replace(",", "").replace("，", "").replace("元", "")
+    shown = _text(value)
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"金额“{_text(value)}”不是有效的数字") from None
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"金额“{_text(value)}”须为大于 0、最多两位小数的数")
-    return amount.quantize(Decimal("0.01"))
+        amount = parse_yuan(shown.removesuffix("元"), f"金额“{shown}”")
+    except MoneyError as exc:
+        if exc.code == "invalid":
+            raise ValueError(f"金额“{shown}”不是有效的数字") from None
+        raise
+    if amount <= 0:
+        raise ValueError(f"金额“{shown}”须大于 0")
+    return amount
 
 
 def _date(value: Any) -> dt.date:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from policywindow.core.encrypted import EncryptedJSONField, EncryptedModel
+
 
 class FormSequence(models.Model):
     """Gap-free numbers per kind and year: the row is locked while a number is taken."""
@@ -69,7 +71,7 @@ class FormBatch(models.Model):
         return self.files_done >= self.files_total
 
 
-class FundForm(models.Model):
+class FundForm(EncryptedModel, models.Model):
     application = models.OneToOneField(
         "applications.Application",
         on_delete=models.PROTECT,
@@ -82,7 +84,8 @@ class FundForm(models.Model):
     number = models.CharField("审批表编号", max_length=40, unique=True)
     year = models.PositiveSmallIntegerField("年度")
     sequence = models.PositiveIntegerField("序号")
-    content = models.JSONField("内容快照")
+    # Encrypted at rest as a whole: it carries the enterprise's bank account (core.encrypted).
+    content = EncryptedJSONField("内容快照")
     approved_amount = models.DecimalField("核定金额（元）", max_digits=16, decimal_places=2)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="出具人"

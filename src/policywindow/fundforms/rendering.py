@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import io
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from policywindow.core.money import format_yuan, to_chinese_capital
+from policywindow.core.spreadsheets import workbook_bytes
 
 from .seal import seal_svg
 
@@ -223,6 +223,4 @@ def batch_xlsx(header: BatchHeader, contents: list[dict[str, Any]]) -> bytes:
     sheet.cell(row=last, column=1).font = Font(bold=True)
     sheet.cell(row=last, column=12).font = Font(bold=True)
     sheet.freeze_panes = "A4"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)

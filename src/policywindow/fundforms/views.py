@@ -3,18 +3,18 @@ the verification page. Files are served only through these permission-checked vi
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.core.masking import mask_account
 from policywindow.core.money import to_chinese_capital
 from policywindow.core.paging import page_of, querystring
@@ -119,12 +119,6 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "fundforms/batch_files.html", context)
 
 
-def _download(data: bytes, filename: str, content_type: str, *, inline: bool = False):
-    return FileResponse(
-        io.BytesIO(data), as_attachment=not inline, filename=filename, content_type=content_type
-    )
-
-
 def _file(produce, record) -> bytes:
     try:
         return produce(record)
@@ -133,17 +127,17 @@ def _file(produce, record) -> bytes:
 
 
 @permission("finance:form:list")
-def batch_pdf(request: HttpRequest, pk: int) -> FileResponse:
+def batch_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     batch = selectors.batch_of(request.user, pk)
     data = _file(services.batch_file, batch)
-    return _download(data, f"{rendering.BATCH_TITLE}-{batch.number}.pdf", PDF)
+    return send_file(data, f"{rendering.BATCH_TITLE}-{batch.number}.pdf", PDF)
 
 
 @permission("finance:form:list")
-def batch_xlsx(request: HttpRequest, pk: int) -> FileResponse:
+def batch_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     batch = selectors.batch_of(request.user, pk)
     data = services.batch_workbook(batch)
-    return _download(data, f"{rendering.BATCH_TITLE}-{batch.number}.xlsx", XLSX)
+    return send_file(data, f"{rendering.BATCH_TITLE}-{batch.number}.xlsx", XLSX)
 
 
 # ---------------------------------------------------------------- one form
@@ -162,12 +156,12 @@ def form_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @xframe_options_sameorigin
 @permission("finance:form:list")
-def form_pdf(request: HttpRequest, pk: int) -> FileResponse:
+def form_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The signed PDF; ``?inline=1`` shows it in the form's page instead of downloading it."""
     form: FundForm = selectors.form_of(request.user, pk)
     data = _file(services.form_file, form)
     inline = request.GET.get("inline") == "1"
-    return _download(data, f"{rendering.FORM_TITLE}-{form.number}.pdf", PDF, inline=inline)
+    return send_file(data, f"{rendering.FORM_TITLE}-{form.number}.pdf", PDF, inline=inline)
 
 
 # ---------------------------------------------------------------- verification

@@ -28,13 +28,17 @@ class MatchOut(Schema):
         description="不满足的条件，如“上年研发费用 2,400,000.00 元，低于要求的 …”"
     )
     unknowns: list[str] = Field(description="无法判断的原因，如“缺少数据：上年研发费用”")
+    excluded_by: str = Field(
+        description="符合条件但不计入合计的原因：同一互斥组只计已申报或预计金额较高的一项"
+    )
     auto_grant: bool = Field(description="免申即享：符合条件的企业由系统自动立案")
 
 
 class MatchesOut(Schema):
     enterprise: str
-    eligible: int
+    eligible: int = Field(description="可享受的细则数（互斥组只计一项）")
     total: int
+    expected_total: str = Field(description="预计可兑现合计（元，两位小数；互斥组只计一项）")
     items: list[MatchOut]
 
 
@@ -50,6 +54,7 @@ def _out(match: selectors.Match) -> MatchOut:
         expected_amount=None if match.amount is None else f"{match.amount:.2f}",
         failures=list(match.failures),
         unknowns=list(match.unknowns),
+        excluded_by=match.excluded_by,
         auto_grant=version.auto_grant,
     )
 
@@ -62,9 +67,11 @@ def my_matches(request: HttpRequest) -> MatchesOut:
     if enterprise is None:
         raise NotFound("您的账号尚未关联企业，请联系政务服务窗口")
     matches = selectors.enterprise_matches(enterprise)
+    summary = selectors.summary(matches)
     return MatchesOut(
         enterprise=enterprise.name,
-        eligible=sum(1 for m in matches if m.eligible),
-        total=len(matches),
+        eligible=summary.eligible,
+        total=summary.total,
+        expected_total=f"{summary.amount:.2f}",
         items=[_out(m) for m in matches],
     )

@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
+from policywindow.core.money import MoneyField
 from policywindow.enterprises.models import Enterprise
 from policywindow.enterprises.selectors import (
     cities,
@@ -94,10 +95,8 @@ def _form_field(fact: FactField) -> forms.Field:
         field = _choice(Enterprise.Size.choices)
     elif isinstance(column, models.BooleanField):
         field = forms.ChoiceField(choices=YES_NO, required=False)
-    elif isinstance(column, models.DecimalField):
-        field = forms.DecimalField(
-            required=False, min_value=0, max_value=MAX_NUMBER, decimal_places=2
-        )
+    elif isinstance(column, models.DecimalField):  # money (注册资本 in 万元)
+        field = MoneyField(required=False, min_value=0, max_value=MAX_NUMBER)
     else:
         field = forms.IntegerField(required=False, min_value=0, max_value=10**9)
     field.label = f"{fact.label}（{fact.unit}）" if fact.unit else fact.label

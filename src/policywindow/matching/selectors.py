@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -44,8 +44,15 @@ FACT_COLUMNS = (
     "established_on",
 )
 MISSING_PREFIX = ("缺少属性：", "缺少数据：")
-ORDER = {engine.ELIGIBLE: 0, engine.UNKNOWN: 1, engine.INELIGIBLE: 2}
-BADGES = {engine.ELIGIBLE: "符合条件", engine.INELIGIBLE: "不符合条件", engine.UNKNOWN: "信息不全"}
+# An eligible rule of an exclusion group (互斥组) that another member of the group outranks.
+EXCLUDED = "excluded"
+ORDER = {engine.ELIGIBLE: 0, EXCLUDED: 1, engine.UNKNOWN: 2, engine.INELIGIBLE: 3}
+BADGES = {
+    engine.ELIGIBLE: "符合条件",
+    EXCLUDED: "互斥不计入",
+    engine.INELIGIBLE: "不符合条件",
+    engine.UNKNOWN: "信息不全",
+}
 
 
 def published_versions(rule_ids: Iterable[int] | None = None) -> list[RuleVersion]:
@@ -73,18 +80,29 @@ class Match:
     amount: Decimal | None
     failures: tuple[str, ...]
     unknowns: tuple[str, ...]
+    # Why an eligible rule adds nothing: the member of its 互斥组 that counts instead.
+    excluded_by: str = ""
 
     @property
     def rule(self) -> Any:
         return self.version.rule
 
     @property
+    def shown_status(self) -> str:
+        return EXCLUDED if self.excluded_by else self.status
+
+    @property
     def badge(self) -> str:
-        return BADGES[self.status]
+        return BADGES[self.shown_status]
 
     @property
     def eligible(self) -> bool:
         return self.status == engine.ELIGIBLE
+
+    @property
+    def counts(self) -> bool:
+        """Whether the rule adds its amount to the total (eligible, not ruled out by its group)."""
+        return self.eligible and not self.excluded_by
 
 
 def _shown_unknown(text: str) -> str:
@@ -105,14 +123,69 @@ def assess(version: RuleVersion, facts: Mapping[str, Any]) -> Match:
     )
 
 
-def calculate(facts: Mapping[str, Any], versions: Iterable[RuleVersion]) -> list[Match]:
-    """Every rule's verdict: eligible first (largest amount first), then unknown, then not."""
-    matches = [assess(version, facts) for version in versions]
-    return sorted(matches, key=lambda m: (ORDER[m.status], -(m.amount or 0), m.rule.code))
+def calculate(
+    facts: Mapping[str, Any],
+    versions: Iterable[RuleVersion],
+    applied: Mapping[int, Application] | None = None,
+) -> list[Match]:
+    """Every rule's verdict: those that count first (largest amount first), then the eligible
+    ones their 互斥组 rules out, then unknown, then not. ``applied``: this year's applications
+    by rule id (``applied_this_year``), which settle their group."""
+    matches = settle_exclusions([assess(version, facts) for version in versions], applied or {})
+    return sorted(matches, key=lambda m: (ORDER[m.shown_status], -(m.amount or 0), m.rule.code))
 
 
-def enterprise_matches(enterprise: Enterprise) -> list[Match]:
-    return calculate(enterprise_facts(enterprise), published_versions())
+def settle_exclusions(matches: list[Match], applied: Mapping[int, Application]) -> list[Match]:
+    """A 互斥组 contributes one member: the rule already applied for this year, else its eligible
+    rule with the largest expected amount. Each other eligible member says why it is left out."""
+    groups: dict[str, list[Match]] = defaultdict(list)
+    for match in matches:
+        if match.version.exclusion_group:
+            groups[match.version.exclusion_group].append(match)
+    reasons: dict[int, str] = {}
+    for members in groups.values():
+        taken = [m for m in members if m.rule.pk in applied]
+        eligible = sorted(
+            (m for m in members if m.eligible), key=lambda m: (-(m.amount or 0), m.rule.code)
+        )
+        if taken:
+            keep = taken[0]
+            why = f"贵企业本年度已申报同一互斥组的《{keep.version.title}》，同一企业只能享受其一"
+        elif eligible:
+            keep = eligible[0]
+            why = (
+                f"与《{keep.version.title}》属于同一互斥组，同一企业只能享受其一；"
+                "合计按预计金额较高的一项计算"
+            )
+        else:
+            continue
+        reasons.update({id(m): why for m in eligible if m is not keep})
+    return [replace(m, excluded_by=reasons[id(m)]) if id(m) in reasons else m for m in matches]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The calculator's headline: rules that count, rules tried, the expected total."""
+
+    eligible: int
+    total: int
+    amount: Decimal
+
+
+def summary(matches: list[Match]) -> Summary:
+    """预计可兑现合计: the expected amounts of the rules that count — an exclusion group adds
+    its best member only (``settle_exclusions``); a rule without a known amount adds nothing."""
+    counted = [m for m in matches if m.counts]
+    amount = sum((m.amount for m in counted if m.amount is not None), Decimal("0.00"))
+    return Summary(eligible=len(counted), total=len(matches), amount=amount)
+
+
+def enterprise_matches(
+    enterprise: Enterprise, applied: Mapping[int, Application] | None = None
+) -> list[Match]:
+    if applied is None:
+        applied = applied_this_year(enterprise)
+    return calculate(enterprise_facts(enterprise), published_versions(), applied)
 
 
 def applied_this_year(enterprise: Enterprise) -> dict[int, Application]:

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from policywindow.core.encrypted import EncryptedCharField, EncryptedManager, EncryptedModel
+
 # Chinese labels of the kinds callers use today; any other kind still works and shows itself.
 KIND_LABELS: dict[str, str] = {
     "task_assigned": "待办任务",
@@ -55,7 +57,7 @@ class Notification(models.Model):
         return KIND_LABELS.get(self.kind, self.kind)
 
 
-class Delivery(models.Model):
+class Delivery(EncryptedModel, models.Model):
     """One message to send on one external channel; the worker drains these rows."""
 
     class Channel(models.TextChoices):
@@ -72,7 +74,8 @@ class Delivery(models.Model):
         Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name="消息"
     )
     channel = models.CharField("渠道", max_length=8, choices=Channel.choices)
-    address = models.CharField("地址", max_length=254)
+    # A mobile number or an e-mail address: encrypted at rest (core.encrypted).
+    address = EncryptedCharField("地址", max_length=254)
     status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
     next_attempt_at = models.DateTimeField("下次尝试时间", default=timezone.now)
@@ -81,6 +84,8 @@ class Delivery(models.Model):
     last_error = models.TextField("最近错误", blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     provider_id = models.CharField("服务商消息编号", max_length=200, blank=True)
+
+    objects = EncryptedManager()
 
     class Meta:
         ordering = ["id"]

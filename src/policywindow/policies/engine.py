@@ -6,9 +6,11 @@ An eligibility expression is one condition per line::
     high_tech == true # 须为高新技术企业
 
 Each line is a zen expression that must be true, optionally followed by
-`` # 说明``. Every failing line is reported: a simple comparison
-(``attr op number``) explains itself with the actual and required values,
-any other line with its comment. A line naming an attribute whose value is
+`` # 说明`` stating the condition. Every failing line is reported from the
+enterprise's side (``贵企业…``): a simple comparison (``attr op number``) with
+the enterprise's and the required values, any other line with the enterprise's
+values of what it reads and the condition it fails ("贵企业的企业规模为大型，
+不符合本细则条件：属于中小微企业"). A line naming an attribute whose value is
 unknown (``None`` or absent) is "unknown", never a crash and never a pass.
 
 Parsed and compiled lines are cached by their text, so evaluating a rule
@@ -27,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import zen
 
+from policywindow.core.money import MAX_YUAN
+
 if TYPE_CHECKING:
     from .models import RuleVersion
 
@@ -40,7 +44,9 @@ IDENTIFIER = re.compile(r"(?<![\w.$#])[A-Za-z_]\w*")
 SIMPLE_COMPARISON = re.compile(r"^([A-Za-z_]\w*)\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)$")
 UNIT_SUFFIX = re.compile(r"^(.*?)\s*[（(]([^（）()]+)[）)]$")
 ERROR_KINDS = {"lexerError": "词法错误", "parserError": "语法错误", "compilerError": "编译错误"}
-# How a failed simple comparison reads: "{label} {actual}，{phrase} {required}".
+# Every failure is said to the enterprise about itself.
+SUBJECT = "贵企业"
+# How a failed simple comparison reads: "贵企业{label} {actual}，{phrase} {required}".
 FAILED_COMPARISON = {
     ">=": "低于要求的",
     ">": "须高于",
@@ -272,6 +278,7 @@ def _fact_unit(name: str) -> str:
 class Term:
     label: str
     unit: str = ""
+    is_fact: bool = True  # an enterprise fact (a noun: 高新技术企业), not a form item
 
 
 def _terms(version: RuleVersion, names: Iterable[str]) -> dict[str, Term]:
@@ -282,7 +289,7 @@ def _terms(version: RuleVersion, names: Iterable[str]) -> dict[str, Term]:
     for name in names:
         if name in items:
             item = items[name]
-            terms[name] = Term(item.label, "元" if item.kind == "money" else "")
+            terms[name] = Term(item.label, "元" if item.kind == "money" else "", is_fact=False)
         else:
             label, unit = _split_unit(facts.get(name, name))
             terms[name] = Term(label, unit or _fact_unit(name))
@@ -325,14 +332,54 @@ def _missing(names: Iterable[str], facts: Mapping[str, Any]) -> list[str]:
 
 
 def _explain_failure(condition: Condition, facts: Mapping[str, Any], terms: dict) -> str:
+    """Why the enterprise fails one line, about itself: its value against the required one, or
+    its values of what the line reads and the condition (the line's comment) it does not meet."""
     comparison = condition.comparison
     actual = facts.get(comparison.attribute) if comparison else None
     if comparison is None or isinstance(actual, bool) or not isinstance(actual, int | Decimal):
-        return condition.comment or f"不满足条件：{condition.source}"
+        stated = _stated(condition.names, facts, terms)
+        wanted = f"不符合本细则条件：{condition.comment or condition.source}"
+        return f"{SUBJECT}{stated}，{wanted}" if stated else wanted
     term = terms[comparison.attribute]
     phrase = FAILED_COMPARISON[comparison.operator]
     required = _number_text(comparison.threshold, term.unit)
-    return f"{term.label} {_number_text(actual, term.unit)}，{phrase} {required}"
+    return f"{SUBJECT}{term.label} {_number_text(actual, term.unit)}，{phrase} {required}"
+
+
+def _stated(names: Iterable[str], facts: Mapping[str, Any], terms: dict) -> str:
+    """The enterprise's values of ``names``: "的企业规模为大型", "不是高新技术企业"."""
+    parts = []
+    for name in names:
+        term, value = terms[name], facts.get(name)
+        if isinstance(value, bool) and term.is_fact:
+            parts.append(("", f"{'是' if value else '不是'}{term.label}"))
+        elif isinstance(value, bool):
+            parts.append(("的", f"{term.label}为{'是' if value else '否'}"))
+        else:
+            parts.append(("的", f"{term.label}为{_value_text(name, value, term.unit)}"))
+    return parts[0][0] + "、".join(part for _, part in parts) if parts else ""
+
+
+def _value_text(name: str, value: Any, unit: str) -> str:
+    """A value as the enterprise reads it: 大型, C 制造业, 沈阳市, 2,400,000.00 元, 无."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from policywindow.enterprises.models import Enterprise, Industry, Region
+
+    if isinstance(value, int | Decimal):
+        return _number_text(value, unit)
+    if not isinstance(value, str):
+        return str(value)
+    if name in ("industry", "industry_section"):
+        found = Industry.objects.filter(code=value).values_list("name", flat=True).first()
+        return f"{value} {found}" if found else value
+    if name in ("region", "city"):
+        return Region.objects.filter(code=value).values_list("name", flat=True).first() or value
+    try:
+        choices = dict(Enterprise._meta.get_field(name).choices or ())
+    except FieldDoesNotExist:
+        choices = {}
+    return str(choices.get(value, value)) or "无"
 
 
 @dataclass
@@ -383,7 +430,7 @@ def check_eligibility(version: RuleVersion, facts: Mapping[str, Any]) -> Eligibi
     except ExpressionError as exc:
         return Eligibility(UNKNOWN, unknowns=[f"细则条件配置有误：{m}" for m in exc.messages])
     outcome = _evaluate(conditions, facts)
-    named = [c.comparison.attribute for c in outcome.failures if c.comparison]
+    named = [name for c in outcome.failures for name in c.names]
     terms = _terms(version, [*outcome.missing, *named]) if outcome.missing or named else {}
     failures = [_explain_failure(c, facts, terms) for c in outcome.failures]
     unknowns = [f"缺少属性：{terms[name].label}" for name in outcome.missing] + outcome.broken
@@ -420,4 +467,5 @@ def expected_amount(version: RuleVersion, facts: Mapping[str, Any]) -> Decimal |
     except InvalidOperation:  # inf or nan
         return None
     cap = version.per_enterprise_cap
-    return min(amount, cap) if cap is not None else amount
+    amount = min(amount, cap) if cap is not None else amount
+    return amount if amount <= MAX_YUAN else None  # fits no money column: not an amount to ask

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from policywindow.core import files as core_files
 from policywindow.core.errors import ValidationFailed
-from policywindow.core.files import download, random_name, sha256_of  # noqa: F401 — used as files.x
+from policywindow.core.files import random_name, send_file, sha256_of  # noqa: F401 — used as files.x
 
 FILE_TYPES = tuple(core_files.FILE_TYPES)
 

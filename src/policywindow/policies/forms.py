@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 
+from policywindow.core.money import MoneyField
 from policywindow.enterprises.models import Enterprise, Industry, Region
 from policywindow.system.forms import BootstrapFormMixin, DepartmentChoiceField
 
@@ -101,6 +102,7 @@ class RuleVersionForm(BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = RuleVersion
+        field_classes = {"per_enterprise_cap": MoneyField, "annual_budget": MoneyField}
         fields = [
             "title",
             "lead_department",
@@ -136,8 +138,9 @@ class RuleVersionForm(BootstrapFormMixin, forms.ModelForm):
             ),
         }
         help_texts = {
-            "eligibility_expression": "每行一个条件，须全部满足；可在行尾用“ # 说明”写明条件的中文含义，"
-            "如：rd_spend >= 3000000 # 上年研发费用不低于 300 万元",
+            "eligibility_expression": "每行一个条件，须全部满足；可在行尾用“ # 说明”写明本细则要求的条件，"
+            '如：size != "large" # 属于中小微企业。企业不满足时看到“贵企业的企业规模为大型，'
+            "不符合本细则条件：属于中小微企业”",
             "amount_formula": "如 min([rd_spend * 0.1, 5000000])；结果按元四舍五入到分，并受单个企业上限约束",
             "exclusion_group": "同一互斥组的细则，同一企业只能享受其一",
             "review_days": "自受理之日起计算的工作日数",
@@ -250,7 +253,6 @@ class RequiredItemForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         facts = engine.fact_labels()
         self.fields["prefill_source"].choices = [("", "不预填"), *facts.items()]
-        self.fields["kind"].widget.attrs["x-model"] = "kind"  # shows the kind's settings
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 
 from django.utils import timezone
@@ -11,6 +10,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from policywindow.core.deadlines import last_day
+from policywindow.core.spreadsheets import workbook_bytes
 
 from .models import DISPLAY_STATUSES, ReformTask, Scope
 from .selectors import ProgrammeSummary, status_label
@@ -52,9 +52,7 @@ def programme_workbook(
     _items_sheet(book.active, summary, note)
     _tasks_sheet(book.create_sheet("任务明细"), tasks, note)
     _groups_sheet(book.create_sheet("部门完成情况"), summary, note)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 def _items_sheet(sheet, summary: ProgrammeSummary, note: str) -> None:

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from policywindow.core.deadlines import DeadlineMark, marks
+from policywindow.core.figures import Figure, registry
 from policywindow.system.datascope import scope_q
 from policywindow.system.models import Department
 
@@ -37,6 +38,35 @@ CHART_ORDER = (
     TaskStatus.IN_PROGRESS,
     TaskStatus.NOT_STARTED,
     OVERDUE,
+)
+AS_OF = "以统计时（打开页面时）为准；期限为按节假日日历计算的工作日，期限当日 24 时届满。"
+# The overview's headline figures, each defined once (shown beside them; tests recount them).
+FIGURES: dict[str, Figure] = registry(
+    Figure(
+        "tasks",
+        "分解任务",
+        "本专项中数据范围内、符合筛选条件的任务数：每个改革事项按负责部门 × 落实地区分解。",
+        AS_OF,
+    ),
+    Figure(
+        "accepted",
+        "已完成销号",
+        "完成报告已被督办部门采纳的任务数；完成率 = 已完成 ÷ 分解任务（取整数百分比）。",
+        AS_OF,
+    ),
+    Figure(
+        "awaiting_review",
+        "已报送待审核",
+        "已报送进展或完成报告、等待督办部门审核的任务数，含期限已过的任务；"
+        "与“进展报告审核”中待审核的报告一一对应。",
+        AS_OF,
+    ),
+    Figure(
+        "overdue",
+        "已超期未完成",
+        "办理期限已届满、仍未完成销号的任务数，含已报送待审核的任务。",
+        AS_OF,
+    ),
 )
 CHINESE_NUMERALS = "一二三四五六七八九十"
 POINT = re.compile(r"(?<=[。；;])\s*(?=\d{1,2}[.．、]\s*\S)")
@@ -154,9 +184,20 @@ def scoped_tasks(
 
 @dataclass
 class Tally:
-    """Task counts by display status."""
+    """Task counts by display status (which partition the tasks: 已超期 wins over the stored
+    status), and the tasks whose report awaits review whatever their deadline
+    (``FIGURES["awaiting_review"]``)."""
 
     counts: Counter = field(default_factory=Counter)
+    awaiting_review: int = 0
+
+    def add(self, display_status: str, stored_status: str, n: int) -> None:
+        self.counts[display_status] += n
+        if stored_status == TaskStatus.REPORTED:
+            self.awaiting_review += n
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.counts + other.counts, self.awaiting_review + other.awaiting_review)
 
     @property
     def total(self) -> int:
@@ -213,7 +254,7 @@ class CategoryBlock:
 
     @property
     def tally(self) -> Tally:
-        return Tally(sum((row.tally.counts for row in self.rows), Counter()))
+        return sum((row.tally for row in self.rows), Tally())
 
     @property
     def heading(self) -> str:
@@ -271,15 +312,15 @@ def programme_summary(
     overall = Tally()
     rows = (
         tasks.order_by()
-        .values("item_id", "department_id", "locality_id", "display_status")
+        .values("item_id", "department_id", "locality_id", "display_status", "status")
         .annotate(n=Count("id"))
     )
     for row in rows:
-        status, n = row["display_status"], row["n"]
-        by_item[row["item_id"]].counts[status] += n
-        by_department[row["department_id"]].counts[status] += n
-        by_locality[row["locality_id"]].counts[status] += n
-        overall.counts[status] += n
+        counted = (row["display_status"], row["status"], row["n"])
+        by_item[row["item_id"]].add(*counted)
+        by_department[row["department_id"]].add(*counted)
+        by_locality[row["locality_id"]].add(*counted)
+        overall.add(*counted)
     return ProgrammeSummary(
         programme=programme,
         overall=overall,

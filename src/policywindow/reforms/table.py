@@ -21,6 +21,7 @@ from policywindow.core.errors import ValidationFailed
 HEADER = ("序号", "借鉴推广事项", "实施内容", "负责部门", "推广范围")
 SCOPE_WORDS = {"全省": "province", "自贸试验区及协同区": "ftz"}
 MAX_BYTES = 2 * 1024 * 1024
+BINARY_OFFICE = (b"PK\x03\x04", bytes.fromhex("D0CF11E0A1B11AE1"))  # .xlsx/.docx, .xls/.doc
 MAX_TITLE = 200
 CATEGORY = re.compile(r"^[一二三四五六七八九十]+、\s*(\S.*)$")
 NUMBER = re.compile(r"^\d{1,4}$")
@@ -74,6 +75,15 @@ def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM) or GB18030, the encodings Chinese office software saves."""
     if len(data) > MAX_BYTES:
         raise TableRejected([LineProblem(0, "文件超过 2 MB，请确认上传的是任务分工表文本文件")])
+    if data.startswith(BINARY_OFFICE):
+        # A workbook is never unpacked here: the table is imported as text only.
+        raise TableRejected(
+            [
+                LineProblem(
+                    0, "这是 Excel / Word 文件，请在 Excel 中“另存为”文本文件（制表符分隔）后上传"
+                )
+            ]
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)

@@ -12,15 +12,16 @@ from django.db import models
 
 class DocumentKind(models.TextChoices):
     RECEIPT = "receipt", "申报回执"
-    ACCEPTANCE = "acceptance", "受理回执"
-    REFUSAL = "refusal", "不予受理告知书"
+    ACCEPTANCE = "acceptance", "受理通知书"
+    SUPPLEMENT = "supplement", "补正告知书"
+    REFUSAL = "refusal", "不予受理决定书"
     DECISION = "decision", "审核结果告知书"
 
 
 class SpaceDocument(models.Model):
-    """One issued document. ``basis`` is the moment it speaks of (filing, acceptance or the
-    decision): a case decided again after an upheld objection gets a new notice, the old one
-    stays on file."""
+    """One issued document. ``basis`` is the moment it speaks of (filing, acceptance, the 补正
+    notice or the decision): a case decided again after an upheld objection, or asked for 补正
+    a second time, gets a new document; the old one stays on file."""
 
     application = models.ForeignKey(
         "applications.Application",

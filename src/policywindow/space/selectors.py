@@ -139,7 +139,7 @@ def space_of(user) -> Space | None:
     if enterprise is None:
         return None
     applications = list(
-        enterprise_applications(user)
+        documents.with_bases(enterprise_applications(user))
         .select_related("fund_form", "department")
         .defer(*HEAVY_COLUMNS)
     )
@@ -293,10 +293,21 @@ def materials_on_file(enterprise: Enterprise) -> list[MaterialKind]:
 def own_application(user, pk: int) -> Application:
     """A filed application of the user's enterprise, with what its documents print."""
     return get_object_or_404(
-        enterprise_applications(user)
+        documents.with_bases(enterprise_applications(user))
         .exclude(number=None)
-        .select_related("rule__policy", "department", "applicant"),
+        .select_related("rule__policy", "department", "applicant", "accepted_by"),
         pk=pk,
+    )
+
+
+def case_documents(application: Application) -> list[Document]:
+    """The receipts and notices of one case in the order of the case (its page lists them)."""
+    stored = (
+        list(SpaceDocument.objects.filter(application=application)) if application.number else []
+    )
+    order = {rule.kind: n for n, rule in enumerate(documents.RULES)}
+    return sorted(
+        documents_of(application, stored), key=lambda doc: order.get(doc.kind, len(order))
     )
 
 

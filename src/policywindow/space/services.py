@@ -1,7 +1,8 @@
 """Issuing the documents of 法人空间: each rendered once, stored, its SHA-256 recorded.
 
 A document is issued the first time it is needed — by the background sweep a few minutes after
-the step that earned it, or by the enterprise's download if that comes first. Either way the
+the step that earned it, or by the enterprise's download or the clerk's print if that comes
+first. Either way the
 stored file is what every later download sends, so the SHA-256 the space shows is the SHA-256
 of the file the enterprise holds.
 """
@@ -12,6 +13,7 @@ import hashlib
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -66,14 +68,21 @@ def issue(
 
 
 def issue_missing(limit: int = SWEEP_LIMIT) -> int:
-    """Issue up to ``limit`` documents that applications have earned but nobody issued yet."""
+    """Issue up to ``limit`` documents that applications have earned but nobody issued yet.
+
+    Only where the site's address is configured: a document prints the full address of the
+    status page, which without it is known only from the request that downloads it."""
+    if not settings.POLICYWINDOW_SITE_URL:
+        logger.debug("POLICYWINDOW_SITE_URL 未配置：文书在首次下载或打印时出具")
+        return 0
     issued = 0
     for rule in documents.RULES:
         on_file = SpaceDocument.objects.filter(
             application=OuterRef("pk"), kind=rule.kind, basis=OuterRef(rule.basis_field)
         )
         pending = (
-            Application.objects.filter(rule.when)
+            documents.with_bases(Application.objects.all())
+            .filter(rule.when)
             .exclude(Exists(on_file))
             .select_related("enterprise", "rule__policy", "rule_version", "department")
             .order_by("pk")[: limit - issued]

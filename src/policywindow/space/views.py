@@ -6,13 +6,11 @@ enterprise's document, form or file is a 404.
 
 from __future__ import annotations
 
-import io
-
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from policywindow.core.errors import NotFound
-from policywindow.core.files import download
+from policywindow.core.files import send_file
 from policywindow.core.money import to_chinese_capital
 from policywindow.fundforms import rendering as fundform_rendering
 from policywindow.fundforms import services as fundform_services
@@ -32,14 +30,14 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @permission("portal:space:view")
-def document(request: HttpRequest, pk: int) -> FileResponse:
+def document(request: HttpRequest, pk: int) -> HttpResponse:
     """A receipt or notice as it was issued (the file whose SHA-256 the space shows)."""
     stored = selectors.own_document(request.user, pk)
-    return download(stored.file, documents.filename(stored.application, stored.kind))
+    return send_file(stored.file, documents.filename(stored.application, stored.kind))
 
 
 @permission("portal:space:view")
-def issue(request: HttpRequest, pk: int, kind: str) -> FileResponse:
+def issue(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """A receipt or notice earned but not issued yet: issued now, then sent like any other."""
     application = selectors.own_application(request.user, pk)
     try:
@@ -48,7 +46,7 @@ def issue(request: HttpRequest, pk: int, kind: str) -> FileResponse:
         )
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    return download(issued.file, documents.filename(application, kind))
+    return send_file(issued.file, documents.filename(application, kind))
 
 
 def _form_bytes(form) -> bytes:
@@ -59,13 +57,11 @@ def _form_bytes(form) -> bytes:
 
 
 @permission("portal:space:view")
-def fund_form_pdf(request: HttpRequest, pk: int) -> FileResponse:
+def fund_form_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The enterprise's own signed fund approval form."""
     form = selectors.own_fund_form(request.user, pk)
     name = f"{fundform_rendering.FORM_TITLE}-{form.number}.pdf"
-    return FileResponse(
-        io.BytesIO(_form_bytes(form)), as_attachment=True, filename=name, content_type=PDF
-    )
+    return send_file(_form_bytes(form), name, PDF)
 
 
 @permission("portal:space:view")

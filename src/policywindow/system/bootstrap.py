@@ -1,7 +1,7 @@
 """Built-in menus, roles, parameters and dictionaries, kept in sync after every migrate.
 
 Menus are data (DESIGN.md §6): administrators may add menus and edit names,
-order and visibility; built-in entries are matched by ``key`` and only
+order and visibility (not of the 三员's own menus); built-in entries are matched by ``key`` and only
 created or re-linked here, never overwritten, so local edits survive upgrades.
 """
 
@@ -224,6 +224,23 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "system:loginlog_list",
                 "box-arrow-in-right",
                 "audit:loginlog:list",
+            ),
+        ),
+    ),
+    # Changes to the 三员's own accounts: filed by one of them, approved by another.
+    MenuSpec(
+        "admin",
+        _("三员管理"),
+        "directory",
+        icon="shield-lock",
+        children=(
+            MenuSpec(
+                "admin.requests",
+                _("双人审批"),
+                "menu",
+                "system:admin_request_list",
+                "people",
+                "admin:request:list",
             ),
         ),
     ),
@@ -641,6 +658,8 @@ class RoleSpec:
     remark: str = ""
 
 
+# Every one of the 三员 files and approves requests about the other two.
+ADMIN_REQUEST_MENUS = ("admin", "admin.requests")
 SYSTEM_ADMIN_MENUS = (
     "system",
     "system.user",
@@ -666,6 +685,7 @@ SYSTEM_ADMIN_MENUS = (
     "system.calendar",
     "system.calendar.update",
     "system.calendar.seed",
+    *ADMIN_REQUEST_MENUS,
 )
 SECURITY_ADMIN_MENUS = (
     "system",
@@ -679,6 +699,7 @@ SECURITY_ADMIN_MENUS = (
     "system.param.security",
     "system.online",
     "system.online.kick",
+    *ADMIN_REQUEST_MENUS,
 )
 POLICY_ADMIN_MENUS = (
     "policy",
@@ -696,7 +717,12 @@ POLICY_ADMIN_MENUS = (
     "policy.matching",
     "policy.matching.run",
     "approval",
+    # 部门待办 across the province: the office sees stuck nodes (approvers who cannot decide).
+    "approval.queue",
     "approval.stats",
+    # 办件查询: the office reads the cases it publishes, issues forms for and archives.
+    "window",
+    "window.cases",
 )
 WINDOW_CLERK_MENUS = (
     "enterprise",
@@ -746,7 +772,10 @@ AUDIT_ADMIN_MENUS = (
     "audit.operlog",
     "audit.operlog.verify",
     "audit.loginlog",
+    *ADMIN_REQUEST_MENUS,
 )
+# The 三员's built-in menus: their status, visibility and place are fixed (see services.rbac).
+ADMIN_MENU_KEYS = frozenset((*SYSTEM_ADMIN_MENUS, *SECURITY_ADMIN_MENUS, *AUDIT_ADMIN_MENUS))
 # 改革任务督办: departments report on their own tasks; the bureau watches and reviews.
 REFORM_REPORTER_MENUS = ("reform", "reform.tasks", "reform.tasks.report")
 REFORM_VIEWER_MENUS = (
@@ -845,6 +874,14 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         "all",
         WINDOW_CLERK_MENUS,
         remark="一口受理：受理、补正、不予受理",
+    ),
+    RoleSpec(
+        "city_window_clerk",
+        "市级窗口受理人员",
+        # A city's window serves its city: the enterprises it registered and their cases.
+        "dept_below",
+        WINDOW_CLERK_MENUS,
+        remark="市级一口受理：本市企业的受理、补正、不予受理",
     ),
     RoleSpec(
         "reviewer",

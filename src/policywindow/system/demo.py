@@ -128,8 +128,14 @@ USERS: tuple[DemoUser, ...] = (
         mobile="13840000033",
         leads="GXT",
     ),
+    # Reviews the 财政厅审核 node of every demo workflow (审核科员) and handles payment (财政人员).
     DemoUser(
-        "czt_officer", "蒋红", "CZT", ("finance_officer",), ("finance",), mobile="13840000041"
+        "czt_officer",
+        "蒋红",
+        "CZT",
+        ("finance_officer", "reviewer"),
+        ("finance",),
+        mobile="13840000041",
     ),
     DemoUser(
         "czt_leader",
@@ -160,8 +166,13 @@ USERS: tuple[DemoUser, ...] = (
         mobile="13840000082",
         leads="RST",
     ),
-    DemoUser("sy_clerk", "韩雪", "SY-YSJ", ("window_clerk",), ("window",), mobile="13840000051"),
-    DemoUser("dl_clerk", "杨帆", "DL-YSJ", ("window_clerk",), ("window",), mobile="13840000061"),
+    # City windows: their own city's enterprises and cases (本部门及以下), not the province's.
+    DemoUser(
+        "sy_clerk", "韩雪", "SY-YSJ", ("city_window_clerk",), ("window",), mobile="13840000051"
+    ),
+    DemoUser(
+        "dl_clerk", "杨帆", "DL-YSJ", ("city_window_clerk",), ("window",), mobile="13840000061"
+    ),
     DemoUser(
         "qiye_zhang",
         "张立新",
@@ -209,15 +220,15 @@ def load_demo() -> int:
         for i, (code, name) in enumerate(POSTS, start=1)
     }
     roles = {r.code: r for r in Role.objects.all()}
-    existing = set(
-        User.objects.filter(username__in=[u.username for u in USERS]).values_list(
-            "username", flat=True
-        )
-    )
+    existing = {
+        user.username: user
+        for user in User.objects.filter(username__in=[u.username for u in USERS])
+    }
     # One hash for every demo account: full-strength hashing 19 times costs seconds.
     password_hash = make_password(DEMO_PASSWORD)
     for spec in USERS:
         if spec.username in existing:
+            _keep_demo_roles(existing[spec.username], [roles[c] for c in spec.roles])
             continue
         user = User(
             username=spec.username,
@@ -236,6 +247,13 @@ def load_demo() -> int:
             Department.objects.filter(code=spec.leads).update(leader=user)
         created += 1
     return created
+
+
+def _keep_demo_roles(user: User, roles: list[Role]) -> None:
+    """A demo account holds the roles the demo names: a database loaded by an earlier release
+    gets the corrected ones (e.g. 财政厅's reviewer, the city windows' own role)."""
+    if user.remark == "演示数据" and set(user.roles.all()) != set(roles):
+        user.roles.set(roles)
 
 
 def demo_accounts_text() -> str:

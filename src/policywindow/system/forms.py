@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Department, Post, Role, User, mobile_validator, username_validator
+from policywindow.core.inputs import RefuseUnsafeTextMixin
+
+from .models import (
+    AdminAccountRequest,
+    Department,
+    Post,
+    Role,
+    User,
+    mobile_validator,
+    username_validator,
+)
 
 
-class BootstrapFormMixin:
-    """Give every widget the UI kit's classes so templates can render fields uniformly."""
+class BootstrapFormMixin(RefuseUnsafeTextMixin):
+    """Give every widget the UI kit's classes so templates can render fields uniformly.
+    Every field refuses NUL and lone surrogates with a message on the field (core.inputs)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,14 +75,37 @@ class LoginForm(BootstrapFormMixin, forms.Form):
     )
 
 
+TOTP_CODE = re.compile(r"^\d{6}$")
+RECOVERY_CODE = re.compile(r"^[A-Za-z0-9]{5}-?[A-Za-z0-9]{5}$")
+
+
 class TotpForm(BootstrapFormMixin, forms.Form):
-    code = forms.RegexField(
+    """A 6-digit authenticator code; at sign-in also a recovery code (``recovery=True``)."""
+
+    code = forms.CharField(
         label="动态口令",
-        regex=r"^\s*\d{6}\s*$",
-        max_length=8,
-        error_messages={"required": "请输入 6 位动态口令", "invalid": "动态口令为 6 位数字"},
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        max_length=16,
+        error_messages={"required": "请输入 6 位动态口令"},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
+
+    def __init__(self, *args, recovery: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recovery = recovery
+        if recovery:
+            field = self.fields["code"]
+            field.label = "动态口令或恢复码"
+            field.help_text = (
+                "手机不在身边时，可输入一个未用过的恢复码（如 abcde-fghjk），每个只能用一次"
+            )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if TOTP_CODE.fullmatch(code) or (self.recovery and RECOVERY_CODE.fullmatch(code)):
+            return code
+        if self.recovery:
+            raise forms.ValidationError("动态口令为 6 位数字，恢复码为 10 位字母和数字")
+        raise forms.ValidationError("动态口令为 6 位数字")
 
 
 class PasswordChangeForm(BootstrapFormMixin, forms.Form):
@@ -154,24 +190,23 @@ class UserForm(BootstrapFormMixin, forms.Form):
                 del self.fields[name]
 
 
-class RoleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: Role) -> str:
-        return f"{obj.name}（三员·{obj.get_admin_kind_display()}）" if obj.admin_kind else obj.name
-
-
 class RoleAssignForm(forms.Form):
-    roles = RoleChoiceField(
+    roles = forms.ModelMultipleChoiceField(
         label="角色",
         queryset=Role.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "所选角色不存在、已停用或不能在此分配（三员角色只能由部署命令 "
+            "policywindow create-admins 创建的账号持有）"
+        },
     )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        from .selectors import roles_for_kind
+        from .selectors import assignable_roles
 
-        self.fields["roles"].queryset = roles_for_kind(user.kind)
+        self.fields["roles"].queryset = assignable_roles(user.kind)
 
 
 def order_field() -> forms.IntegerField:
@@ -189,3 +224,40 @@ def order_field() -> forms.IntegerField:
             "max_value": "显示顺序不能大于 99999",
         },
     )
+
+
+class AdminTargetField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj}（{dict(Role.AdminKind.choices)[obj.admin_kind]}）"
+
+
+class AdminRequestForm(BootstrapFormMixin, forms.Form):
+    """双人审批: what one 三员 asks to be done to another's account, and why."""
+
+    target = AdminTargetField(
+        label="三员账号",
+        queryset=User.objects.none(),
+        empty_label="请选择",
+        error_messages={
+            "required": "请选择三员账号",
+            "invalid_choice": "只能为另外两类三员的账号提出申请",
+        },
+    )
+    action = forms.ChoiceField(
+        label="申请事项",
+        choices=[("", "请选择"), *AdminAccountRequest.Action.choices],
+        error_messages={"required": "请选择申请事项", "invalid_choice": "请选择申请事项"},
+    )
+    reason = forms.CharField(
+        label="申请理由",
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "请填写申请理由"},
+        help_text="如：本人遗失手机、密码泄露、人员离岗，将记入操作日志",
+    )
+
+    def __init__(self, *args, actor: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .services.admin_requests import eligible_targets
+
+        self.fields["target"].queryset = eligible_targets(actor)

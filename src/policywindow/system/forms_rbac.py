@@ -10,6 +10,7 @@ from .forms import BootstrapFormMixin, order_field
 from .models import Department, Menu, Role, Status
 from .selectors import enabled_departments
 from .selectors_logs import audit_object_types, menu_parent_choices
+from .services.rbac import locked_menu_fields
 
 # ---------------------------------------------------------------- roles
 
@@ -84,7 +85,6 @@ class MenuForm(BootstrapFormMixin, forms.Form):
         label="类型",
         choices=Menu.Kind.choices,
         initial=Menu.Kind.MENU,
-        widget=forms.Select(attrs={"x-model": "kind"}),
     )
     parent = MenuParentField(
         label="上级菜单",
@@ -121,10 +121,9 @@ class MenuForm(BootstrapFormMixin, forms.Form):
         parent_field.choices = [("", parent_field.empty_label)] + [
             (m.pk, parent_field.label_from_instance(m)) for m in choices
         ]
-        if menu is not None and menu.builtin:
-            for name in ("kind", "url_name", "permission"):
-                self.fields[name].disabled = True
-                self.fields[name].help_text = "内置菜单不能修改此项"
+        for name in locked_menu_fields(menu) if menu is not None else ():
+            self.fields[name].disabled = True
+            self.fields[name].help_text = "内置菜单不能修改此项"
 
 
 # ---------------------------------------------------------------- log filters

@@ -10,12 +10,11 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from policywindow.core import audit
-from policywindow.core.models import AuditEvent
+from policywindow.core.denials import record_denial
 from policywindow.core.views import error_response
 
 from .access import AUTHENTICATED, PERMISSION, access_of, is_allowed
-from .auth import password_expired
+from .auth import MUST_CHANGE_CODE, MUST_CHANGE_MESSAGE, password_change_owed
 from .params import get_param
 from .sessions import forget_session, touch_session
 
@@ -69,27 +68,14 @@ class AccessControlMiddleware:
             if request.path.startswith("/api/"):
                 return error_response(request, 401, "not_authenticated", "请先登录")
             return redirect(f"{reverse('system:login')}?next={request.get_full_path()}")
-        owes_password = user.is_authenticated and (
-            user.must_change_password or password_expired(user)
-        )
+        owes_password = user.is_authenticated and password_change_owed(user)
         if owes_password and not access.during_login:
             if request.path.startswith("/api/"):
-                return error_response(
-                    request, 403, "password_change_required", "请先在系统页面修改密码后再使用接口"
-                )
+                return error_response(request, 403, MUST_CHANGE_CODE, MUST_CHANGE_MESSAGE)
             return redirect("system:password_change")
         if not is_allowed(user, access):
             name = _permission_name(access.code)
-            # A refused attempt is a security event (等保: 越权访问 must be traceable).
-            audit.record(
-                "access.denied",
-                actor=user,
-                object_type="url",
-                object_id=request.path[:64],
-                object_repr=request.path,
-                result=AuditEvent.Result.FAILURE,
-                message=f"{request.method} {request.path} 需要“{name}”权限（{access.code}）",
-            )
+            record_denial(request, f"需要“{name}”权限（{access.code}）")
             return error_response(
                 request, 403, "permission_denied", f"您没有权限访问该页面（需要“{name}”权限）"
             )

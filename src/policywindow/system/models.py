@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from policywindow.core.encrypted import BlindIndexField, EncryptedCharField, EncryptedModel
+
 
 class Status(models.TextChoices):
     ENABLED = "enabled", "正常"
@@ -176,7 +178,7 @@ class PolicyWindowUserManager(UserManager):
     pass
 
 
-class User(AbstractUser):
+class User(EncryptedModel, AbstractUser):
     class Kind(models.TextChoices):
         STAFF = "staff", "政府工作人员"
         ENTERPRISE = "enterprise", "企业用户"
@@ -186,7 +188,11 @@ class User(AbstractUser):
     is_active = models.BooleanField("启用", default=True)
     kind = models.CharField("用户类型", max_length=12, choices=Kind.choices, default=Kind.STAFF)
     real_name = models.CharField("姓名", max_length=50)
-    mobile = models.CharField("手机号码", max_length=11, blank=True, validators=[mobile_validator])
+    # Encrypted at rest (core.encrypted); searched by its blind index.
+    mobile = EncryptedCharField(
+        "手机号码", max_length=11, blank=True, validators=[mobile_validator], kind="phone"
+    )
+    mobile_index = BlindIndexField(source="mobile")
     department = models.ForeignKey(
         Department,
         null=True,
@@ -201,6 +207,11 @@ class User(AbstractUser):
     must_change_password = models.BooleanField("下次登录须改密码", default=True)
     totp_secret = models.CharField(max_length=64, blank=True, editable=False)
     totp_confirmed = models.BooleanField("已绑定动态口令", default=False)
+    # The time step of the last accepted code: a code is accepted once (RFC 6238 §5.2).
+    totp_last_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    must_bind_totp = models.BooleanField("下次登录须绑定动态口令", default=False, db_default=False)
+    # When the user's roles last changed: access tokens issued before it no longer work.
+    roles_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     remark = models.CharField("备注", max_length=200, blank=True)
 
     objects = PolicyWindowUserManager()
@@ -224,6 +235,11 @@ class User(AbstractUser):
         return self.kind == self.Kind.ENTERPRISE
 
     @cached_property
+    def admin_kind(self) -> str:
+        """The 三员 kind of this account ("" for everyone else); uses prefetched roles."""
+        return next((role.admin_kind for role in self.roles.all() if role.admin_kind), "")
+
+    @cached_property
     def permission_codes(self) -> frozenset[str]:
         """Union of the permission codes of every enabled menu of every enabled role."""
         if not self.is_active:
@@ -239,6 +255,78 @@ class User(AbstractUser):
 
     def has_permission_code(self, code: str) -> bool:
         return code in self.permission_codes
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator; only its keyed hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = verbose_name_plural = "恢复码"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="uniq_recovery_code")
+        ]
+
+
+class AdminAccountRequest(models.Model):
+    """双人审批: a change to a 三员 account, filed by a second 三员 and approved by the third."""
+
+    class Action(models.TextChoices):
+        RESET_PASSWORD = "reset_password", "重置密码与动态口令"
+        DISABLE = "disable", "停用账号"
+        ENABLE = "enable", "启用账号"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待审批"
+        APPROVED = "approved", "已批准"
+        REJECTED = "rejected", "已驳回"
+        CANCELLED = "cancelled", "已撤回"
+
+    target = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name="三员账号"
+    )
+    action = models.CharField("申请事项", max_length=16, choices=Action.choices)
+    reason = models.CharField("申请理由", max_length=200)
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.PENDING)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name="申请人"
+    )
+    requested_at = models.DateTimeField("申请时间", default=timezone.now)
+    decided_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="审批人",
+    )
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=200, blank=True)
+    # Split knowledge: each half of the one-time password is stored only as a password hash;
+    # the requester saw the first, the approver the second, nobody both.
+    first_half_hash = models.CharField(max_length=128, blank=True, editable=False)
+    second_half_hash = models.CharField(max_length=128, blank=True, editable=False)
+    redeem_before = models.DateTimeField("一次性密码有效期至", null=True, blank=True)
+    redeemed_at = models.DateTimeField("一次性密码使用时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = verbose_name_plural = "三员账号双人审批"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=models.Q(state="pending"),
+                name="uniq_pending_admin_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}：{self.target}"
 
 
 class DictType(models.Model):

@@ -42,6 +42,16 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("security.lockout_minutes", "锁定时长（分钟）", "int", 30, "security", "", 5, 1440),
     ParamSpec(
+        "security.login_attempts_per_address",
+        "同一地址每分钟登录尝试上限",
+        "int",
+        30,
+        "security",
+        "不论用户名，同一来源地址每分钟最多尝试登录的次数（防撞库）；同一出口地址的单位可适当调高",
+        5,
+        1000,
+    ),
+    ParamSpec(
         "security.session_idle_minutes",
         "会话空闲超时（分钟）",
         "int",
@@ -70,6 +80,16 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         60,
     ),
     ParamSpec("general.publicity_days", "默认公示期（工作日）", "int", 5, "general", "", 1, 30),
+    ParamSpec(
+        "general.supplement_days",
+        "补正期限（工作日）",
+        "int",
+        10,
+        "general",
+        "补正告知书写明的期限：自告知之日起多少个工作日内补正并重新提交",
+        1,
+        60,
+    ),
     ParamSpec(
         "general.reform_reminder_days",
         "改革任务到期提醒（工作日）",

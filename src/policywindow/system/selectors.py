@@ -8,8 +8,10 @@ from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 
+from policywindow.core.encrypted import equals
+
 from .datascope import scope_filter
-from .models import Department, Menu, Role, Status, User
+from .models import AdminAccountRequest, Department, Menu, RecoveryCode, Role, Status, User
 
 
 @dataclass
@@ -88,8 +90,9 @@ def search_users(
 ) -> QuerySet[User]:
     qs = users_visible_to(viewer)
     if q:
+        # The mobile is encrypted: found only whole, through its blind index.
         qs = qs.filter(
-            Q(username__icontains=q) | Q(real_name__icontains=q) | Q(mobile__icontains=q)
+            Q(username__icontains=q) | Q(real_name__icontains=q) | equals(User, "mobile", q)
         )
     if department_id:
         dept = Department.objects.filter(pk=department_id).first()
@@ -113,9 +116,10 @@ def enabled_departments() -> QuerySet[Department]:
     return Department.objects.filter(status=Status.ENABLED).order_by("path")
 
 
-def roles_for_kind(kind: str) -> QuerySet[Role]:
+def assignable_roles(kind: str) -> QuerySet[Role]:
+    """Roles 分配角色 may give a user of ``kind``: never a 三员 role (create-admins gives those)."""
     return Role.objects.filter(
-        status=Status.ENABLED, for_enterprise=(kind == User.Kind.ENTERPRISE)
+        status=Status.ENABLED, for_enterprise=(kind == User.Kind.ENTERPRISE), admin_kind=""
     ).order_by("order")
 
 
@@ -132,3 +136,14 @@ def users_with_permission(code: str, *, department_id: int | None = None) -> Que
     if department_id is not None:
         users = users.filter(department_id=department_id)
     return users.distinct()
+
+
+def admin_requests() -> QuerySet[AdminAccountRequest]:
+    """双人审批 requests, newest first, with everything the list shows (no query per row)."""
+    return AdminAccountRequest.objects.select_related(
+        "target", "requested_by", "decided_by"
+    ).prefetch_related("target__roles", "requested_by__roles")
+
+
+def unused_recovery_codes(user: User) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at=None).count()

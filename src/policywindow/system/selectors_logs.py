@@ -142,7 +142,8 @@ def search_audit_events(
         qs = qs.filter(object_type=object_type)
     if result:
         qs = qs.filter(result=result)
-    return _in_date_range(qs, "occurred_at", date_from, date_to).order_by("-seq")
+    # Newest first by id: unsealed events (no seq yet) belong at the top too.
+    return _in_date_range(qs, "occurred_at", date_from, date_to).order_by("-id")
 
 
 def audit_object_types() -> list[tuple[str, str]]:

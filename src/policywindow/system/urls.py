@@ -1,4 +1,5 @@
 from .views import (
+    admin_requests,
     auth,
     calendar,
     departments,
@@ -10,6 +11,7 @@ from .views import (
     params,
     posts,
     roles,
+    second_factor,
     users,
 )
 
@@ -18,6 +20,7 @@ app_name = "system"
 PAGE_MODULES = (
     auth,
     home,
+    second_factor,
     users,
     departments,
     posts,
@@ -28,6 +31,7 @@ PAGE_MODULES = (
     calendar,
     online,
     logs,
+    admin_requests,
 )
 
 urlpatterns = [pattern for module in PAGE_MODULES for pattern in module.urlpatterns]

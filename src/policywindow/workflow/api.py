@@ -15,7 +15,7 @@ from ninja.pagination import paginate
 
 from policywindow.api.idempotency import idempotent
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import ErrorOut
+from policywindow.api.schemas import ErrorOut, Money
 from policywindow.api.security import require
 
 from . import selectors
@@ -77,7 +77,9 @@ class DecisionIn(Schema):
         "return_supplement 退回企业补正"
     )
     opinion: str = Field(description="审批意见（必填）")
-    approved_amount: Decimal | None = Field(None, description="核定金额，只能调低，调低须说明理由")
+    approved_amount: Money | None = Field(
+        None, description="核定金额（元，字符串，最多两位小数），只能调低，调低须说明理由"
+    )
     amount_reason: str = Field("", description="核减理由")
     supplement_items: list[ReviewSupplementItemIn] = Field(
         [], description="退回企业补正（或驳回即补正的节点）时需补正的要件"

@@ -2,7 +2,8 @@
 
 The pure core (``definition.py``) takes candidates as opaque ids; this module turns the stored
 "who acts" of a node into the ids of active government staff, in one or two queries, and says in
-Chinese why a node resolves to nobody (the editor refuses to publish such a definition).
+Chinese why a node resolves to nobody (the editor refuses to publish such a definition), and
+who among them cannot decide (an approver needs both ``DECIDE_PERMISSIONS`` to see and act).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from policywindow.enterprises.models import Region
 from policywindow.policies.models import RuleVersion
-from policywindow.system.models import Department, Post, Role, Status, User
+from policywindow.system.models import Department, Menu, Post, Role, Status, User
 from policywindow.workflow.definition import DefinitionError
 
 if TYPE_CHECKING:
@@ -45,6 +46,11 @@ KIND_LABELS: dict[str, str] = {
     "region_dept_role": "申请企业所在地部门内角色",
 }
 _FIELDS = ("department_id", "role_code", "post_code", "user_ids")
+# What an approver needs: 我的待办 to see a task, 审批 to decide it.
+DECIDE_PERMISSIONS: dict[str, str] = {
+    "approval:task:todo": "我的待办",
+    "approval:task:decide": "审批",
+}
 
 
 @dataclass(frozen=True)
@@ -296,3 +302,57 @@ def _explain_region(assignee: Assignee, application: Application) -> str:
     if not names:
         return f"申请企业所在地 {city_name} 没有对应部门"
     return _explain_role(f"申请企业所在地 {city_name} 的{'、'.join(names)}", assignee.role_code)
+
+
+# --- who can decide ------------------------------------------------------------------------
+
+
+def decider_q(user: str = "") -> Q:
+    """Active users whose enabled roles grant every ``DECIDE_PERMISSIONS`` code.
+
+    ``user`` names the relation from the rows filtered (``"assignee"`` on tasks); empty for users.
+    """
+    prefix = f"{user}__" if user else ""
+    q = Q(**{f"{prefix}is_active": True})
+    for code in DECIDE_PERMISSIONS:
+        grants = Menu.objects.filter(
+            permission=code,
+            status=Status.ENABLED,
+            roles__status=Status.ENABLED,
+            roles__users=OuterRef(user or "pk"),
+        )
+        q &= Q(Exists(grants))
+    return q
+
+
+def cannot_decide(user_ids: list[int]) -> list[User]:
+    """The users among ``user_ids`` who could not see or decide a task, by id (one query)."""
+    return list(User.objects.filter(pk__in=user_ids).exclude(decider_q()).order_by("id"))
+
+
+def missing_permissions_text() -> str:
+    return "".join(f"“{label}”" for label in DECIDE_PERMISSIONS.values())
+
+
+def undecidable(assignee: Assignee, ids: list[int]) -> str:
+    """Who among a node's approvers could not see or decide a task, and why; empty when all can.
+
+    A node resolved per case names a role: that role itself must grant the permissions.
+    """
+    lacking = f"没有{missing_permissions_text()}权限"
+    if assignee.needs_application:
+        role = Role.objects.filter(code=assignee.role_code).first()
+        if role is None or _role_decides(role):
+            return ""
+        return f"角色“{role.name}”{lacking}"
+    names = "、".join(person.real_name or person.username for person in cannot_decide(ids))
+    return f"{names} {lacking}" if names else ""
+
+
+def _role_decides(role: Role) -> bool:
+    granted = set(
+        role.menus.filter(status=Status.ENABLED, permission__in=DECIDE_PERMISSIONS).values_list(
+            "permission", flat=True
+        )
+    )
+    return role.status == Status.ENABLED and granted == set(DECIDE_PERMISSIONS)

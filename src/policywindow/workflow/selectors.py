@@ -35,12 +35,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from policywindow.applications.models import Application, Material
+from policywindow.applications.models import Application, ApplicationStatus, Material
 from policywindow.core import deadlines
 from policywindow.core.deadlines import DeadlineMark
+from policywindow.core.figures import Figure
 from policywindow.system.datascope import scope_q
 from policywindow.system.models import Department, Menu, Status, User
 
+from . import candidates
 from . import spec as specs
 from .definition import Definition, Node
 from .diagram import render_svg
@@ -66,6 +68,7 @@ _LIST_RELATED = ("application__enterprise", "application__rule", "application__r
 class TaskFilter:
     rule_id: int | None = None
     overdue_only: bool = False
+    stuck_only: bool = False
 
 
 def _filtered(tasks: QuerySet[WorkflowTask], filters: TaskFilter, now: dt.datetime) -> QuerySet:
@@ -73,7 +76,40 @@ def _filtered(tasks: QuerySet[WorkflowTask], filters: TaskFilter, now: dt.dateti
         tasks = tasks.filter(application__rule_id=filters.rule_id)
     if filters.overdue_only:
         tasks = tasks.filter(due_at__lt=now)
+    if filters.stuck_only:
+        tasks = tasks.filter(stuck_q())
     return tasks
+
+
+# --------------------------------------------------------------------------- stuck nodes
+def is_stuck(mode: str, assignees: Iterable[int], deciders: set[int]) -> bool:
+    """Whether an open node can never be settled by the people it waits for: a 或签 node when
+    none of them can decide, a 会签 or 依次 node when one of them cannot (each must act)."""
+    people = list(assignees)
+    if mode == "any":
+        return not any(person in deciders for person in people)
+    return any(person not in deciders for person in people)
+
+
+def stuck_q() -> Q:
+    """Open tasks of a stuck node (``is_stuck`` as a filter): an approver was disabled or lost
+    the permission to see and decide tasks after the case started."""
+    node = {
+        "instance": OuterRef("instance"),
+        "node_key": OuterRef("node_key"),
+        "round": OuterRef("round"),
+        "status": TaskStatus.OPEN,
+    }
+    can = candidates.decider_q("assignee")
+    able = WorkflowTask.objects.filter(can, **node)
+    unable = WorkflowTask.objects.filter(~can, **node)
+    return (Q(mode="any") & ~Q(Exists(able))) | (~Q(mode="any") & Q(Exists(unable)))
+
+
+def deciders_among(user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` who can see and decide tasks (one query)."""
+    people = User.objects.filter(candidates.decider_q(), pk__in=set(user_ids))
+    return set(people.values_list("pk", flat=True))
 
 
 def todo_tasks(
@@ -133,6 +169,8 @@ class QueueRow:
     task: WorkflowTask  # the node's first open task: case, node, due date
     waiting: list[WorkflowTask]  # every open task of the node in scope (the candidates)
     mark: DeadlineMark | None
+    unable: list[WorkflowTask] = field(default_factory=list)  # waiting on who cannot decide
+    stuck: bool = False
 
 
 def queue_rows(page: Iterable[WorkflowTask]) -> list[QueueRow]:
@@ -149,10 +187,20 @@ def queue_rows(page: Iterable[WorkflowTask]) -> list[QueueRow]:
     for task in rows:
         waiting[(task.instance_id, task.node_key, task.round)].append(task)
     marks = task_marks(heads)
-    return [
-        QueueRow(head, waiting[(head.instance_id, head.node_key, head.round)], marks.get(head.pk))
-        for head in heads
-    ]
+    able = deciders_among(task.assignee_id for tasks in waiting.values() for task in tasks)
+    found = []
+    for head in heads:
+        tasks = waiting[(head.instance_id, head.node_key, head.round)]
+        found.append(
+            QueueRow(
+                head,
+                tasks,
+                marks.get(head.pk),
+                unable=[task for task in tasks if task.assignee_id not in able],
+                stuck=is_stuck(head.mode, (task.assignee_id for task in tasks), able),
+            )
+        )
+    return found
 
 
 def task_marks(
@@ -287,6 +335,8 @@ class NodeView:
     note: str
     state: str
     tasks: list[WorkflowTask] = field(default_factory=list)
+    # Open tasks of a stuck node held by people who cannot see or decide them (``is_stuck``).
+    stuck_on: list[WorkflowTask] = field(default_factory=list)
 
 
 @dataclass
@@ -329,13 +379,14 @@ def case_progress(
     by_node: dict[str, list[WorkflowTask]] = defaultdict(list)
     for task in tasks:
         by_node[task.node_key].append(task)
+    able = deciders_among(t.assignee_id for t in tasks if t.status == TaskStatus.OPEN)
     levels = [
         LevelView(
             number=index,
             name=spec_level.name,
             parallel=spec_level.parallel,
             nodes=[
-                _node_view(spec_node, node, states, instance.notes, by_node[node.key])
+                _node_view(spec_node, node, states, instance.notes, by_node[node.key], able)
                 for spec_node, node in zip(spec_level.nodes, level.nodes, strict=True)
             ],
         )
@@ -380,7 +431,10 @@ def _node_view(
     states: dict[str, str],
     notes: dict[str, str],
     tasks: list[WorkflowTask],
+    deciders: set[int],
 ) -> NodeView:
+    waiting = [task for task in tasks if task.status == TaskStatus.OPEN]
+    stuck = bool(waiting) and is_stuck(spec_node.mode, (t.assignee_id for t in waiting), deciders)
     return NodeView(
         key=node.key,
         name=spec_node.name,
@@ -391,15 +445,19 @@ def _node_view(
         note=(notes or {}).get(node.key, ""),
         state=states.get(node.key, "not_applicable"),
         tasks=tasks,
+        stuck_on=[task for task in waiting if task.assignee_id not in deciders] if stuck else [],
     )
 
 
 def transfer_targets(user: Any, task: WorkflowTask) -> QuerySet[User]:
-    """Active staff of the task's department, other than the user (转办 stays in the department)."""
+    """Active staff of the task's department who can decide it, other than the user (转办 stays in
+    the department; handing a task to someone who cannot act would leave the node stuck)."""
     if task.department_id is None:
         return User.objects.none()
     return (
-        User.objects.filter(department_id=task.department_id, kind=User.Kind.STAFF, is_active=True)
+        User.objects.filter(
+            candidates.decider_q(), department_id=task.department_id, kind=User.Kind.STAFF
+        )
         .exclude(pk=user.pk)
         .order_by("real_name", "id")
     )
@@ -472,9 +530,35 @@ def approver_loads(
 
 
 # --------------------------------------------------------------------------- time-limit stats
+# The two on-time figures, defined here once; 办理时效 and the data board show these words.
+CASE_ON_TIME = Figure(
+    "case_on_time_rate",
+    "案件按期办结率",
+    "按期办结的案件 ÷ 应办结的案件。应办结：期间内作出审核决定（通过或不通过）的案件，"
+    "加上办结期限已在期间内届满、至统计时仍在审核的案件（超期未办结，计为未按期）；"
+    "按期：审核决定不晚于办结期限（待企业补正的时间不计入期限）。",
+    "期间按北京时间的日期计；仍在审核的案件以统计时（打开页面时）的状态为准。",
+)
+CASE_AVERAGE = Figure(
+    "case_avg_days",
+    "平均办理时长",
+    "期间内作出审核决定的案件，自受理至审核决定的平均时长（自然日，含补正时间）；"
+    "尚未决定的案件不计入。",
+    "期间按审核决定日期（北京时间）计。",
+)
+TASK_ON_TIME = Figure(
+    "task_on_time_rate",
+    "任务按期办结率",
+    "按期办结的审批任务 ÷ 应办结的审批任务。应办结：期间内通过、驳回或退回的任务，"
+    "加上节点期限已在期间内届满、至统计时仍未办理的任务（计为未按期）；"
+    "按期：办理时间不晚于节点期限。",
+    "期间按北京时间的日期计；未办理的任务以统计时的状态为准。",
+)
+
+
 @dataclass(frozen=True)
 class Period:
-    """Decisions made on local dates ``start``..``end`` (both included)."""
+    """Local dates ``start``..``end`` (both included)."""
 
     start: dt.date
     end: dt.date
@@ -488,11 +572,15 @@ class Period:
 
 @dataclass(frozen=True)
 class TimelinessRow:
+    """``total`` is what was due (``CASE_ON_TIME`` / ``TASK_ON_TIME``), ``open_overdue`` the part
+    of it still undecided past its deadline."""
+
     label: str
     code: str
     total: int
     on_time: int
     avg_hours: float | None
+    open_overdue: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -502,68 +590,90 @@ class TimelinessRow:
     def avg_days(self) -> float | None:
         return round(self.avg_hours / 24, 1) if self.avg_hours is not None else None
 
+    @property
+    def decided(self) -> int:
+        return self.total - self.open_overdue
+
 
 def _total(rows: list[TimelinessRow], label: str) -> TimelinessRow:
-    total = sum(row.total for row in rows)
-    weighted = [(row.avg_hours, row.total) for row in rows if row.avg_hours is not None]
+    """The sum of ``rows``; the average weighted by the decided rows it stands on."""
+    weighted = [(row.avg_hours, row.decided) for row in rows if row.avg_hours is not None]
     hours = sum(h * n for h, n in weighted) / sum(n for _, n in weighted) if weighted else None
-    average = round(hours, 1) if hours is not None else None
-    return TimelinessRow(label, "", total, sum(row.on_time for row in rows), average)
+    return TimelinessRow(
+        label,
+        "",
+        sum(row.total for row in rows),
+        sum(row.on_time for row in rows),
+        round(hours, 1) if hours is not None else None,
+        sum(row.open_overdue for row in rows),
+    )
 
 
-def _decided_cases(user: Any, period: Period) -> QuerySet[Application]:
-    """Cases in the user's data scope that left review (approved or rejected) in the period."""
+def _due_window(period: Period, now: dt.datetime | None) -> tuple[dt.datetime, dt.datetime, Q]:
+    """The period's bounds, and rows whose deadline passed within it by ``now`` (undecided)."""
     first, after = period.bounds()
+    lapsed = Q(due_at__gte=first, due_at__lt=min(after, now or timezone.now()))
+    return first, after, lapsed
+
+
+def _due_cases(user: Any, period: Period, now: dt.datetime | None) -> QuerySet[Application]:
+    """Cases in the user's data scope that were due in the period (``CASE_ON_TIME``): decided
+    in it, or still in review with their deadline passed within it."""
+    first, after, lapsed = _due_window(period, now)
+    decided = Q(decided_at__gte=first, decided_at__lt=after)
+    open_overdue = lapsed & Q(decided_at__isnull=True, status=ApplicationStatus.IN_REVIEW)
     return Application.objects.filter(
         scope_q(user, dept_field="department", owner_field=None),
-        decided_at__gte=first,
-        decided_at__lt=after,
+        decided | open_overdue,
         due_at__isnull=False,
         accepted_at__isnull=False,
     )
 
 
 def _case_figures() -> dict[str, Any]:
-    """How many cases, how many by their deadline (补正 time excluded: resuming moves the
-    deadline), and the average time from acceptance to decision."""
+    """What was due, how many by their deadline, how many are still open past it, and the
+    average time from acceptance to decision (``CASE_ON_TIME``, ``CASE_AVERAGE``)."""
     return {
         "total": Count("*"),
         "on_time": Count("decided_at", filter=Q(decided_at__lte=F("due_at"))),
+        "open_overdue": Count("id", filter=Q(decided_at__isnull=True)),
         "avg": Avg(_duration("decided_at", "accepted_at")),
     }
 
 
-def case_timeliness(user: Any, period: Period) -> tuple[list[TimelinessRow], TimelinessRow]:
-    """Per rule: cases that left review in the period, how many by their deadline, and the
-    average time from acceptance to decision. One aggregate query."""
+def _row(label: str, code: str, row: dict[str, Any]) -> TimelinessRow:
+    return TimelinessRow(
+        label, code, row["total"], row["on_time"], _hours(row["avg"]), row["open_overdue"]
+    )
+
+
+def case_timeliness(
+    user: Any, period: Period, now: dt.datetime | None = None
+) -> tuple[list[TimelinessRow], TimelinessRow]:
+    """Per rule: cases due in the period, how many by their deadline, how many still open past
+    it, and the average time from acceptance to decision. One aggregate query."""
     rows = (
-        _decided_cases(user, period)
+        _due_cases(user, period, now)
         .values("rule_id", "rule__code", "rule__current__title")
         .annotate(**_case_figures())
         .order_by("rule__code")
     )
     found = [
-        TimelinessRow(
-            row["rule__current__title"] or row["rule__code"],
-            row["rule__code"],
-            row["total"],
-            row["on_time"],
-            _hours(row["avg"]),
-        )
+        _row(row["rule__current__title"] or row["rule__code"], row["rule__code"], row)
         for row in rows
     ]
     return found, _total(found, "合计")
 
 
 def case_timeliness_by_department(
-    user: Any, period: Period
+    user: Any, period: Period, now: dt.datetime | None = None
 ) -> tuple[list[TimelinessRow], TimelinessRow]:
     """The figures of ``case_timeliness`` per lead department (the 一周办结 limit of the
     cases each department leads; the data board's table). One aggregate query, and one for the
     departments' names."""
     # Grouped on the id alone, the names looked up after: grouping on joined text columns
     # makes the database sort every case first (bench/dashboard.py).
-    figures = _decided_cases(user, period).values("department_id").annotate(**_case_figures())
+    figures = _due_cases(user, period, now).values("department_id").annotate(**_case_figures())
     rows = list(figures.order_by())
     places = {
         pk: (path, name)
@@ -572,42 +682,29 @@ def case_timeliness_by_department(
         ).values_list("pk", "path", "name")
     }
     rows.sort(key=lambda row: (places[row["department_id"]][0], row["department_id"]))
-    found = [
-        TimelinessRow(
-            places[row["department_id"]][1], "", row["total"], row["on_time"], _hours(row["avg"])
-        )
-        for row in rows
-    ]
+    found = [_row(places[row["department_id"]][1], "", row) for row in rows]
     return found, _total(found, "合计")
 
 
-def task_timeliness(user: Any, period: Period) -> tuple[list[TimelinessRow], TimelinessRow]:
-    """Per department: tasks decided in the period, how many by their node deadline, and the
-    average time from arrival to decision. One aggregate query."""
-    first, after = period.bounds()
+def task_timeliness(
+    user: Any, period: Period, now: dt.datetime | None = None
+) -> tuple[list[TimelinessRow], TimelinessRow]:
+    """Per department: tasks due in the period (``TASK_ON_TIME``) — decided in it, or still open
+    with their node deadline passed within it — how many by that deadline, and the average
+    time from arrival to decision. One aggregate query."""
+    first, after, lapsed = _due_window(period, now)
+    decided = Q(status__in=DECIDED, decided_at__gte=first, decided_at__lt=after)
     rows = (
-        WorkflowTask.objects.filter(
-            queue_scope(user),
-            status__in=DECIDED,
-            decided_at__gte=first,
-            decided_at__lt=after,
-        )
+        WorkflowTask.objects.filter(queue_scope(user))
+        .filter(decided | (lapsed & Q(status=TaskStatus.OPEN)))
         .values("department_id", "department__name", "department__path")
         .annotate(
             total=Count("id"),
             on_time=Count("id", filter=Q(decided_at__lte=F("due_at"))),
+            open_overdue=Count("id", filter=Q(status=TaskStatus.OPEN)),
             avg=Avg(_duration("decided_at", "opened_at")),
         )
         .order_by("department__path")
     )
-    found = [
-        TimelinessRow(
-            row["department__name"] or "未设部门",
-            "",
-            row["total"],
-            row["on_time"],
-            _hours(row["avg"]),
-        )
-        for row in rows
-    ]
+    found = [_row(row["department__name"] or "未设部门", "", row) for row in rows]
     return found, _total(found, "合计")

@@ -3,13 +3,13 @@ the live preview (diagram and problems) of a spec that is still being drawn."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.safestring import SafeString, mark_safe
 
+from policywindow.core import inputs
 from policywindow.policies.engine import fact_labels
 from policywindow.policies.models import Rule, RuleVersion
 from policywindow.policies.selectors import rules_for
@@ -159,8 +159,8 @@ class Preview:
 def preview(raw: str, rule: Rule) -> Preview:
     """The preview of a posted spec (JSON text) of ``rule``; nothing is saved."""
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = inputs.loads_checked(raw)  # NUL or a lone surrogate would fail when saved
+    except (ValueError, RecursionError):
         return Preview(error="工作流数据无法读取，请刷新页面后重试")
     try:
         spec = specs.parse(data)

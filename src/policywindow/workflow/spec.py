@@ -198,12 +198,23 @@ def problems(spec: WorkflowSpec, extra_facts: Mapping[str, str] | None = None) -
             found += [
                 f"节点「{node.name}」的适用条件：{m}" for m in _condition_problems(node, known)
             ]
-            if node.assignee.needs_application:
-                continue  # resolved per case; checked when the case starts
-            if not candidates.resolve(node.assignee):
-                why = candidates.explain_empty(node.assignee)
-                found.append(f"节点「{node.name}」没有可办理的审批人：{why}")
+            found += [f"节点「{node.name}」{m}" for m in _approver_problems(node.assignee)]
     return found
+
+
+def _approver_problems(assignee: Assignee) -> list[str]:
+    """Nobody to act, or approvers who could not see and decide their tasks (named).
+
+    A node resolved per case is judged by the role it names: its people are known only when a
+    case starts (one who cannot decide then shows as a stuck node, ``selectors.stuck_q``).
+    """
+    ids: list[int] = []
+    if not assignee.needs_application:
+        ids = candidates.resolve(assignee)
+        if not ids:
+            return [f"没有可办理的审批人：{candidates.explain_empty(assignee)}"]
+    why = candidates.undecidable(assignee, ids)
+    return [f"的审批人无法看到和办理审批任务：{why}"] if why else []
 
 
 def _condition_problems(node: NodeSpec, known: Mapping[str, str]) -> list[str]:

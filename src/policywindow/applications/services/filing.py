@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 
 from policywindow.core import audit
 from policywindow.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -66,12 +67,14 @@ def build_form(
     only_keys: list[str] | None = None,
     *,
     draft: bool = False,
+    fixing: bool = False,
     enterprise: Enterprise | None = None,
 ) -> ApplicationFormBase:
     """The form of an application (its frozen items and answers) or of a rule version.
 
     ``only_keys`` limits the form to those items (补正: only the items named in the
-    notice); ``draft`` makes every item optional while still checking what is filled.
+    notice); ``draft`` makes every item optional while still checking what is filled;
+    ``fixing`` (the 补正 page) pre-selects none of the files found wanting.
     """
     if isinstance(application_or_version, Application):
         application = application_or_version
@@ -85,7 +88,7 @@ def build_form(
         specs = [spec for spec in specs if spec.key in set(only_keys)]
     offers = material_offers(enterprise, application, specs)
     form = form_class(specs, offers=offers, draft=draft)
-    return form(data, files, initial=initial_from(specs, answers, offers))
+    return form(data, files, initial=initial_from(specs, answers, offers, fixing=fixing))
 
 
 def prefill_answers(specs: list[ItemSpec], enterprise: Enterprise) -> dict[str, Any]:
@@ -181,17 +184,25 @@ def start_application(
         return _move_to_version(actor, draft, version)
     _refuse_duplicate(Application(enterprise=enterprise, rule=rule, year=year), version)
     specs = specs_of_version(version)
-    application = Application.objects.create(
-        rule=rule,
-        rule_version=version,
-        enterprise=enterprise,
-        applicant=actor,
-        channel=channel,
-        year=year,
-        form_snapshot=[spec.snapshot() for spec in specs],
-        answers=prefill_answers(specs, enterprise),
-        department_id=version.lead_department_id,
-    )
+    try:
+        with transaction.atomic():  # the unique draft constraint may refuse: keep the outer one
+            application = Application.objects.create(
+                rule=rule,
+                rule_version=version,
+                enterprise=enterprise,
+                applicant=actor,
+                channel=channel,
+                year=year,
+                form_snapshot=[spec.snapshot() for spec in specs],
+                answers=prefill_answers(specs, enterprise),
+                department_id=version.lead_department_id,
+            )
+    except IntegrityError:
+        # A concurrent start of the same filing committed its draft first: that is the draft.
+        draft = open_draft(enterprise, rule, year, channel=channel, applicant=actor)
+        if draft is None:
+            raise
+        return _move_to_version(actor, draft, version)
     note = COUNTER_NOTE if channel == Application.Channel.WINDOW else ""
     transitions.record_event(application, actor=actor, action="create", note=note)
     audit.record(
@@ -271,6 +282,33 @@ def save_answers(
         after={"items": changed, "uploaded": uploaded},
     )
     return locked
+
+
+def save_draft(
+    actor, application: Application, data: Mapping[str, Any], files: Mapping[str, Any] | None
+) -> tuple[Application, dict[str, list[str]]]:
+    """The page's 保存草稿: a refused upload does not cost the typed answers.
+
+    When only new uploads are refused, everything else (the answers, the other files, the files
+    kept) is saved without them, and the refused items come back with their errors; any other
+    problem refuses the whole save, as ``save_answers`` does.
+    """
+    files = files or {}
+    try:
+        return save_answers(actor, application, data, files), {}
+    except ValidationFailed as exc:
+        refused = {key: problems for key, problems in exc.details.items() if key in files}
+        if not refused or len(refused) < len(exc.details):
+            raise
+    rest = MultiValueDict({key: _uploads(files, key) for key in files if key not in refused})
+    return save_answers(actor, application, data, rest), refused
+
+
+def _uploads(files: Mapping[str, Any], key: str) -> list[Any]:
+    if hasattr(files, "getlist"):
+        return files.getlist(key)
+    value = files[key]
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 @transaction.atomic

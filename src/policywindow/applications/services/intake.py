@@ -18,9 +18,15 @@ from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.workflow.services import runtime
 
 from .. import transitions
-from ..models import Application, SupplementNotice
+from ..models import Application
 from ..models import ApplicationStatus as S
-from .supplement import MAX_COMMENT, items_by_key, validated_supplement_items
+from .supplement import (
+    MAX_COMMENT,
+    issue_notice,
+    items_by_key,
+    notice_data,
+    validated_supplement_items,
+)
 
 
 class CheckResult(models.TextChoices):
@@ -80,23 +86,19 @@ def request_supplement(
     _check_length("comment", comment, "总体说明")
     with transaction.atomic():
         locked = _lock_submitted(application, expected_revision)
-        moved = transitions.move(
+        # Refused by ``move`` on a stale page, the notice goes with the rolled-back transaction.
+        notice = issue_notice(
+            locked, notice_items, comment.strip(), actor=actor, now=timezone.now()
+        )
+        return transitions.move(
             locked,
             S.SUPPLEMENT_REQUIRED,
             actor=actor,
             action="supplement",
             note=comment.strip(),
-            data={"items": notice_items},
+            data=notice_data(notice),
             expected_revision=expected_revision,
         )
-        SupplementNotice.objects.create(
-            application=moved,
-            items=notice_items,
-            comment=comment.strip(),
-            issued_by=actor,
-            issued_at=timezone.now(),
-        )
-        return moved
 
 
 def refuse(

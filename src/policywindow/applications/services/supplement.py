@@ -6,10 +6,15 @@ enterprise), so both notices read the same and are validated the same way.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from policywindow.core import calendar
 from policywindow.core.errors import ValidationFailed
+from policywindow.system.params import get_param
 
 from ..forms import ItemSpec
-from ..models import Application
+from ..models import Application, SupplementNotice
 from ..selectors import form_items
 
 MAX_COMMENT = 500
@@ -49,3 +54,28 @@ def validated_supplement_items(
         for key, item in known.items()
         if key in chosen
     ]
+
+
+def issue_notice(
+    application: Application,
+    items: list[dict[str, str]],
+    comment: str,
+    *,
+    actor: Any,
+    now: dt.datetime,
+) -> SupplementNotice:
+    """The notice on file, with the deadline it states (系统参数“补正期限”, in working days)."""
+    days = int(get_param("general.supplement_days"))
+    return SupplementNotice.objects.create(
+        application=application,
+        items=items,
+        comment=comment,
+        issued_by=actor,
+        issued_at=now,
+        respond_by=calendar.working_day_deadline(now, days),
+    )
+
+
+def notice_data(notice: SupplementNotice) -> dict[str, Any]:
+    """What the timeline line of a 补正 request records: the items and the deadline."""
+    return {"items": notice.items, "respond_by": notice.respond_by.isoformat()}

@@ -11,14 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from policywindow.core.errors import DomainError, ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.enterprises.selectors import enterprise_of
 from policywindow.policies.selectors import rule_by_code
 from policywindow.system.access import authenticated, permission
@@ -33,6 +35,7 @@ from ..services import filing
 
 PAGE_SIZE = 20
 COUNTER_RESULTS = 20
+REFUSED = "草稿已保存，但有文件未通过检查、没有保存，请按提示重新选择"
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -103,9 +106,29 @@ def _form_context(application: Application, form, pages: FormPages) -> dict:
 
 def _filled_form(application: Application):
     """The stored answers as a bound, fully validated form (to show what is still missing)."""
-    specs = specs_of_snapshot(application.form_snapshot)
-    form = filing.build_form(application, answers_as_data(specs, application.answers))
+    form = _saved_form(application, draft=False)
     form.is_valid()
+    return form
+
+
+def _saved_form(application: Application, *, draft: bool = True):
+    """The form bound to the stored answers and files."""
+    specs = specs_of_snapshot(application.form_snapshot)
+    return filing.build_form(application, answers_as_data(specs, application.answers), draft=draft)
+
+
+def _marked(form, error: DomainError):
+    """``form`` (bound to what was sent or stored) with the service's errors on their fields,
+    each once; a problem of no field (and any refusal beyond the form) shows on top."""
+    form.is_valid()
+    for name, problems in (error.details or {}).items():
+        field = name if name in form.fields else None
+        shown = list(form.errors.get(field or NON_FIELD_ERRORS, []))
+        for problem in problems if isinstance(problems, list) else [problems]:
+            if problem not in shown:
+                form.add_error(field, problem)
+    if error.code != "validation_error" or not form.errors:
+        form.add_error(None, error.message)
     return form
 
 
@@ -121,13 +144,19 @@ def _fill(request: HttpRequest, application: Application, pages: FormPages) -> H
             request, "applications/apply_form.html", _form_context(application, form, pages)
         )
     try:
-        application = filing.save_answers(request.user, application, request.POST, request.FILES)
+        application, refused = filing.save_draft(
+            request.user, application, request.POST, request.FILES
+        )
     except ValidationFailed as exc:
-        form = filing.build_form(application, request.POST, draft=True)
-        form.is_valid()
-        form.add_domain_error(exc)
+        form = _marked(filing.build_form(application, request.POST, draft=True), exc)
         if request.FILES:
             messages.warning(request, "本次选择的文件尚未保存，请修正后重新选择文件")
+        return render(
+            request, "applications/apply_form.html", _form_context(application, form, pages)
+        )
+    if refused:  # the answers and the other files are saved; the refused files say why
+        form = _marked(_saved_form(application), ValidationFailed(REFUSED, details=refused))
+        messages.warning(request, REFUSED)
         return render(
             request, "applications/apply_form.html", _form_context(application, form, pages)
         )
@@ -185,19 +214,23 @@ def apply_supplement(request: HttpRequest, pk: int) -> HttpResponse:
     )
     notice = open_supplement_notice(application)
     keys = [item.get("key") for item in notice.items] if notice else []
-    form = filing.build_form(application, only_keys=keys)
+    form = filing.build_form(application, only_keys=keys, fixing=True)
     if request.method == "POST":
         try:
-            filing.resubmit_supplement(request.user, application, request.POST, request.FILES)
+            moved = filing.resubmit_supplement(
+                request.user, application, request.POST, request.FILES
+            )
         except DomainError as exc:
-            form = filing.build_form(application, request.POST, only_keys=keys)
-            form.is_valid()
-            if exc.code != "validation_error":
-                form.add_error(None, exc.message)
+            # What was sent, each problem on its item (the files chosen must be chosen again).
+            sent = filing.build_form(application, request.POST, only_keys=keys, draft=True)
+            form = _marked(sent, exc)
             messages.error(request, exc.message)
+            if request.FILES:
+                messages.warning(request, "本次选择的文件尚未保存，请修正后重新选择文件")
         else:
+            next_step = "请等待窗口受理" if moved.status == S.SUBMITTED else "已转回审核"
             messages.success(
-                request, f"补正材料已提交（申报编号 {application.number}），请等待窗口受理"
+                request, f"补正材料已提交（申报编号 {application.number}），{next_step}"
             )
             return redirect("applications:my_detail", application.pk)
     context = {"app": application, "notice": notice, "form": form}
@@ -231,27 +264,20 @@ def my_list(request: HttpRequest) -> HttpResponse:
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     application = reads.filed_application(request.user, pk)
     pdf = render_receipt(application, base_url=request.build_absolute_uri("/"))
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{receipt_filename(application)}"'
-    return response
+    return send_file(pdf, receipt_filename(application), "application/pdf", inline=True)
 
 
 @authenticated
-def material_download(request: HttpRequest, pk: int) -> FileResponse:
+def material_download(request: HttpRequest, pk: int) -> HttpResponse:
     material = reads.readable_material(request.user, pk)
-    return FileResponse(
-        material.file.open("rb"),
-        as_attachment=True,
-        filename=material.original_name,
-        content_type=material.content_type,
-    )
+    return send_file(material.file, material.original_name, material.content_type)
 
 
 @authenticated
-def item_template(request: HttpRequest, pk: int) -> FileResponse:
+def item_template(request: HttpRequest, pk: int) -> HttpResponse:
     item = reads.template_item(pk)
     name = item.template_name or item.template_file.name.rsplit("/", 1)[-1]
-    return FileResponse(item.template_file.open("rb"), as_attachment=True, filename=name)
+    return send_file(item.template_file, name)
 
 
 # ---------------------------------------------------------------- 窗口代办 at the counter

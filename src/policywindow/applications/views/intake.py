@@ -1,4 +1,5 @@
-"""一口受理: the clerk's queue and the case intake page with 受理 / 补正告知 / 不予受理."""
+"""一口受理: the clerk's queue and the case intake page with 受理 / 补正告知 / 不予受理, and the
+notices the clerk prints and hands over (受理通知书, 补正告知书, 不予受理决定书, 回执)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from policywindow.core.errors import Conflict, DomainError, ValidationFailed
+from policywindow.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from policywindow.core.files import send_file
+from policywindow.space import documents
+from policywindow.space import services as space_services
 from policywindow.system.access import permission
 from policywindow.system.forms import BootstrapFormMixin
 
@@ -151,6 +155,7 @@ def _render_case(
         "checklist_form": checklist_form,
         "refuse_form": refuse_form or RefuseForm(initial={"revision": application.revision}),
         "refuse_open": refuse_form is not None,
+        "documents": documents.due_documents(application),
     }
     return render(request, "applications/intake_case.html", context)
 
@@ -182,8 +187,9 @@ def _decide(
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
+            # Back to the case, where the clerk prints the notice to hand over (受理通知书 …).
             messages.success(request, done)
-            return redirect("applications:intake_queue")
+            return redirect("applications:intake_case", application.pk)
     if isinstance(form, RefuseForm):
         return _render_case(request, application, refuse_form=form)
     return _render_case(request, application, checklist_form=form)
@@ -248,10 +254,26 @@ def intake_refuse(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@permission("window:intake:list")
+def intake_document(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """A receipt or notice of the case opened for printing: issued once, then the very file the
+    enterprise downloads from its space (same number, same SHA-256)."""
+    application = selectors.staff_case(request.user, pk)
+    try:
+        issued = space_services.issue(
+            application, kind, actor=request.user, base_url=request.build_absolute_uri("/")
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    name = documents.filename(application, kind)
+    return send_file(issued.file, name, "application/pdf", inline=True)
+
+
 urlpatterns = [
     path("window/intake/", intake_queue, name="intake_queue"),
     path("window/intake/<int:pk>/", intake_case, name="intake_case"),
     path("window/intake/<int:pk>/accept/", intake_accept, name="intake_accept"),
     path("window/intake/<int:pk>/supplement/", intake_supplement, name="intake_supplement"),
     path("window/intake/<int:pk>/refuse/", intake_refuse, name="intake_refuse"),
+    path("window/intake/<int:pk>/documents/<str:kind>/", intake_document, name="intake_document"),
 ]

@@ -11,6 +11,7 @@ from django.urls import path
 from policywindow.core.errors import NotFound
 from policywindow.core.requestctx import client_ip
 from policywindow.policies.forms import rule_filter_field
+from policywindow.space import selectors as space_selectors
 from policywindow.system.access import permission, public
 from policywindow.system.forms import BootstrapFormMixin
 
@@ -108,7 +109,11 @@ def my_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if application.status == S.SUPPLEMENT_REQUIRED
         else None
     )
-    context = {**_detail_context(application), "notice": notice}
+    context = {
+        **_detail_context(application),
+        "notice": notice,
+        "documents": space_selectors.case_documents(application),
+    }
     return render(request, "applications/status_detail.html", context)
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.system.access import permission
 
 from .. import importing, services
@@ -160,12 +158,7 @@ def enterprise_import(request):
 
 @permission("enterprise:enterprise:import")
 def enterprise_import_template(request):
-    response = HttpResponse(importing.template_workbook(), content_type=XLSX)
-    response["Content-Disposition"] = (
-        f'attachment; filename="enterprise-import-template.xlsx"; '
-        f"filename*=UTF-8''{quote(TEMPLATE_NAME)}"
-    )
-    return response
+    return send_file(importing.template_workbook(), TEMPLATE_NAME, XLSX)
 
 
 urlpatterns = [

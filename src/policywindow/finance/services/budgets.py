@@ -23,7 +23,7 @@ from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.core import audit
 from policywindow.core.errors import Conflict, ValidationFailed
-from policywindow.core.money import format_yuan, to_yuan
+from policywindow.core.money import format_yuan, parse_yuan
 from policywindow.policies.models import Rule
 from policywindow.system.models import User
 
@@ -40,7 +40,6 @@ GRANTED = (
     S.ARCHIVED,
 )
 BUDGET_FIELDS = ["total", "note"]
-MAX_TOTAL = Decimal("99999999999999.99")
 # Namespace of the PostgreSQL advisory lock that queues one enterprise's approvals.
 _ENTERPRISE_LOCK = 5_001
 
@@ -243,14 +242,11 @@ def update_budget(actor: User, budget_id: int, total: object, note: str = "") ->
 
 def _checked_total(value: object) -> Decimal:
     try:
-        total = to_yuan(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed("请输入正确的金额", details={"total": ["请输入正确的金额"]}) from exc
+        total = parse_yuan(value, "预算总额")
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), details={"total": [str(exc)]}) from exc
     if total <= 0:
         message = "预算总额须大于 0 元"
-        raise ValidationFailed(message, details={"total": [message]})
-    if total > MAX_TOTAL:
-        message = f"预算总额不能超过 {format_yuan(MAX_TOTAL)}"
         raise ValidationFailed(message, details={"total": [message]})
     return total
 

@@ -19,10 +19,9 @@ from django.utils import timezone
 from policywindow.applications import transitions
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.applications.notices import tell_applicant
 from policywindow.core import audit
 from policywindow.core.errors import Conflict, NotFound, ValidationFailed
-from policywindow.core.money import format_yuan, to_yuan
+from policywindow.core.money import format_yuan, parse_yuan
 from policywindow.fundforms.models import FundForm
 from policywindow.system.access import require_permission
 from policywindow.system.models import User
@@ -95,7 +94,8 @@ def record_locked(
     except IntegrityError as exc:
         raise Conflict(f"经费审批表 {form.number} 已登记拨付，不能重复拨付") from exc
     note = f"审批表 {form.number}，拨付 {format_yuan(amount)}，凭证号 {paid.voucher}"
-    transitions.move(case, S.DISBURSED, actor=actor, action="disburse", note=note)
+    data = {"amount": f"{amount:.2f}", "paid_on": payment.paid_on.isoformat()}
+    transitions.move(case, S.DISBURSED, actor=actor, action="disburse", note=note, data=data)
     paid.budget = _add_to_budget(case, amount)
     paid.save(update_fields=["budget"])
     audit.record(
@@ -110,25 +110,16 @@ def record_locked(
             "import": source.payment_import.pk if source else None,
         },
     )
-    tell_applicant(
-        case,
-        kind="disbursed",
-        subject=f"政策兑现资金已拨付：{case.number}",
-        body=f"您申报的“{case.rule_version.title}”核定资金 {format_yuan(amount)} 已于 "
-        f"{payment.paid_on:%Y年%m月%d日} 拨付，请注意查收。",
-        dedupe_key=f"disbursement:{paid.pk}",
-    )
     return paid
 
 
 def _checked(payment: Payment) -> Decimal:
     problems: dict[str, list[str]] = {}
     try:
-        raw = payment.amount
-        amount = to_yuan(raw.replace(",", "").strip() if isinstance(raw, str) else raw)
-    except (TypeError, ValueError):
+        amount = parse_yuan(payment.amount, "拨付金额")
+    except ValueError as exc:
         amount = None
-        problems["amount"] = ["请输入正确的金额，如 300000.00"]
+        problems["amount"] = [str(exc)]
     else:
         if amount <= 0:
             problems["amount"] = ["拨付金额须大于 0 元"]

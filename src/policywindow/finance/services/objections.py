@@ -18,7 +18,6 @@ from django.utils import timezone
 from policywindow.applications import transitions
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.applications.notices import tell_applicant
 from policywindow.core import audit, ratelimit
 from policywindow.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from policywindow.notifications.services import notify
@@ -83,7 +82,7 @@ def file_objection(entry_id: int, data: ObjectionInput, *, client_ip: str) -> Ob
 
 
 def _count_filing(client_ip: str) -> None:
-    key = f"finance:objection:{client_ip or 'unknown'}"
+    key = f"finance:objection:{ratelimit.address_key(client_ip)}"
     if ratelimit.over_limit(key, FILING_LIMIT, FILING_WINDOW_SECONDS):
         minutes = FILING_WINDOW_SECONDS // 60
         raise TooManyObjections(
@@ -150,13 +149,6 @@ def uphold(actor: User, objection_id: int, note: str) -> Objection:
         runtime.reopen(actor, application, f"公示异议成立：{note}", action="objection_upheld")
         budgets.release(actor, application)
         audit.record("objection.uphold", actor=actor, target=objection, after={"note": note})
-        tell_applicant(
-            application,
-            kind="objection_upheld",
-            subject=f"您的申报 {application.number} 因公示异议重新审核",
-            body=f"公示期间收到的异议经核查成立：{note}",
-            dedupe_key=f"objection:{objection.pk}:upheld",
-        )
     return objection
 
 

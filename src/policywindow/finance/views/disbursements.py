@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import DomainError, ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.core.money import format_yuan
 from policywindow.core.paging import page_of
 from policywindow.system.access import permission
@@ -110,9 +110,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.payment_import(pk)
     report = payment_imports.reconcile(request.user, item)
     data = exporting.report_workbook(f"拨付回单核对报告：{item.source_name}", report)
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, f"核对报告-{item.pk}.xlsx")
-    return response
+    return send_file(data, f"核对报告-{item.pk}.xlsx", XLSX)
 
 
 urlpatterns = [

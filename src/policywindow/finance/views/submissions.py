@@ -9,10 +9,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import DomainError, ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.core.masking import mask_account
 from policywindow.core.money import to_chinese_capital
 from policywindow.core.paging import page_of, querystring
@@ -138,9 +138,7 @@ def instructions_csv(request: HttpRequest, pk: int) -> HttpResponse:
     rows = _instructions(request, batch.pk, "csv")
     if rows is None:
         return redirect("finance:submission_detail", pk)
-    response = HttpResponse(exporting.instructions_csv(rows), content_type=CSV)
-    response["Content-Disposition"] = _attachment(f"支付指令-{batch.number}.csv")
-    return response
+    return send_file(exporting.instructions_csv(rows), f"支付指令-{batch.number}.csv", CSV)
 
 
 @permission("finance:submission:export")
@@ -150,15 +148,8 @@ def instructions_json(request: HttpRequest, pk: int) -> HttpResponse:
     if rows is None:
         return redirect("finance:submission_detail", pk)
     body = {"batch": batch.number, "count": len(rows), "instructions": rows}
-    response = HttpResponse(
-        json.dumps(body, ensure_ascii=False, indent=2), content_type="application/json"
-    )
-    response["Content-Disposition"] = _attachment(f"支付指令-{batch.number}.json")
-    return response
-
-
-def _attachment(filename: str) -> str:
-    return content_disposition_header(True, filename)
+    data = json.dumps(body, ensure_ascii=False, indent=2).encode()
+    return send_file(data, f"支付指令-{batch.number}.json", "application/json")
 
 
 urlpatterns = [

@@ -21,31 +21,22 @@ PUBLIC_LIMIT = 30
 PUBLIC_WINDOW_SECONDS = 600
 
 
-def _summary(matches: list[selectors.Match]) -> dict:
-    eligible = [m for m in matches if m.eligible]
-    return {
-        "eligible": len(eligible),
-        "total": len(matches),
-        "amount": sum((m.amount for m in eligible if m.amount is not None), start=0),
-    }
-
-
 @permission("portal:calculator:view")
 def calculator(request: HttpRequest) -> HttpResponse:
     enterprise = enterprise_of(request.user)
-    matches = selectors.enterprise_matches(enterprise) if enterprise else []
     applied = selectors.applied_this_year(enterprise) if enterprise else {}
+    matches = selectors.enterprise_matches(enterprise, applied) if enterprise else []
     context = {
         "enterprise": enterprise,
         "rows": [(m, applied.get(m.rule.pk)) for m in matches],
-        "summary": _summary(matches),
+        "summary": selectors.summary(matches),
         "grants": list(selectors.auto_grants_of(enterprise)[:20]),
     }
     return render(request, "matching/calculator.html", context)
 
 
 def _over_limit(request: HttpRequest) -> bool:
-    key = f"matching:public-calculator:{client_ip(request) or 'unknown'}"
+    key = f"matching:public-calculator:{ratelimit.address_key(client_ip(request))}"
     return ratelimit.over_limit(key, PUBLIC_LIMIT, PUBLIC_WINDOW_SECONDS)
 
 
@@ -65,7 +56,7 @@ def public_calculator(request: HttpRequest) -> HttpResponse:
         return render(request, "matching/public_calculator.html", context, status=429)
     if asked and form.is_valid():
         matches = selectors.calculate(form.fact_values(), versions)
-        context.update(rows=[(m, None) for m in matches], summary=_summary(matches))
+        context.update(rows=[(m, None) for m in matches], summary=selectors.summary(matches))
     return render(request, "matching/public_calculator.html", context)
 
 

@@ -142,7 +142,7 @@ def attachment_upload(request, pk: int):
 @permission("policy:policy:list")
 def attachment_download(request, pk: int):
     attachment = get_object_or_404(selectors.attachments_for(request.user), pk=pk)
-    return files.download(attachment.file, attachment.original_name)
+    return files.send_file(attachment.file, attachment.original_name)
 
 
 @require_POST

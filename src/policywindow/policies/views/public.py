@@ -57,13 +57,13 @@ def public_rule(request, code: str):
 @public
 def public_attachment(request, pk: int, attachment_pk: int):
     attachment = selectors.public_attachment(pk, attachment_pk)
-    return files.download(attachment.file, attachment.original_name)
+    return files.send_file(attachment.file, attachment.original_name)
 
 
 @public
 def public_item_template(request, code: str, item_pk: int):
     item = selectors.public_item(code, item_pk)
-    return files.download(item.template_file, item.template_name)
+    return files.send_file(item.template_file, item.template_name)
 
 
 urlpatterns = [

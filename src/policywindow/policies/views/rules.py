@@ -248,7 +248,7 @@ def item_move(request, pk: int):
 @permission("policy:rule:list")
 def item_template(request, pk: int):
     item = _visible_item(request, pk)
-    return files.download(item.template_file, item.template_name)
+    return files.send_file(item.template_file, item.template_name)
 
 
 urlpatterns = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from policywindow.core.errors import DomainError, ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.core.paging import querystring
 from policywindow.system.access import permission
 
@@ -57,6 +57,7 @@ def programme(request: HttpRequest) -> HttpResponse:
         "programme": current,
         "programmes": selectors.programmes(),
         "summary": summary,
+        "figures": selectors.FIGURES,
         "chart": summary.chart(),
         "form": form,
         "querystring": querystring(request),
@@ -88,12 +89,7 @@ def programme_export(request: HttpRequest) -> HttpResponse:
     summary = selectors.programme_summary(request.user, current, filters)
     tasks = selectors.task_list(request.user, current, filters)
     body = exporting.programme_workbook(summary, tasks, filters_text(form))
-    response = HttpResponse(body, content_type=XLSX)
-    name = f"改革任务督办-{timezone.localdate():%Y%m%d}.xlsx"
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"reform-tasks.xlsx\"; filename*=UTF-8''{quote(name)}"
-    )
-    return response
+    return send_file(body, f"改革任务督办-{timezone.localdate():%Y%m%d}.xlsx", XLSX)
 
 
 @permission("reform:programme:export")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import Conflict, DomainError, ValidationFailed
-from policywindow.core.files import download
+from policywindow.core.files import send_file
 from policywindow.core.paging import page_of, querystring
 from policywindow.system.access import permission
 
@@ -175,9 +175,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 @permission("reform:task:list")
-def evidence(request: HttpRequest, pk: int) -> FileResponse:
+def evidence(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.visible_evidence(request.user, pk)
-    return download(item.file, item.original_name)
+    return send_file(item.file, item.original_name, item.content_type)
 
 
 urlpatterns = [

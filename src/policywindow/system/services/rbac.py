@@ -1,8 +1,15 @@
 """Roles, menus and sessions: the writes behind 角色管理, 菜单管理 and 在线用户.
 
-三员分立 (DESIGN.md §6) is enforced here, not in the pages: audit and security
-powers are granted only to their own administrator role, and none of the three
-administrator roles may be granted another administrator's menus.
+三员分立 (DESIGN.md §6) is enforced here, not in the pages:
+
+- a permission code belongs to the 三员 whose built-in grants carry it (or, for a code added
+  by hand, whose prefix it has: ``system:``, ``security:``, ``audit:``); only that
+  administrator's role may be granted it, and an administrator's role holds nothing else;
+- the three administrator roles keep exactly their built-in grants and data scope;
+- nobody changes a role they hold;
+- the 三员's built-in menus keep their code, route, status, visibility and place;
+- the rule is checked again whenever a grant can change its meaning: a grant, a role
+  enabled again, a role assigned (services.users) and a menu's code, kind or place changed.
 """
 
 from __future__ import annotations
@@ -16,9 +23,16 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from policywindow.core import audit
-from policywindow.core.errors import Conflict, ValidationFailed
+from policywindow.core.errors import Conflict, PermissionDenied, ValidationFailed
 
-from ..bootstrap import AUDIT_ADMIN_MENUS, SECURITY_ADMIN_MENUS, SYSTEM_ADMIN_MENUS
+from ..bootstrap import (
+    ADMIN_MENU_KEYS,
+    AUDIT_ADMIN_MENUS,
+    MENU_TREE,
+    SECURITY_ADMIN_MENUS,
+    SYSTEM_ADMIN_MENUS,
+    walk,
+)
 from ..models import Department, Menu, Role, Status, User, UserSession
 from ..sessions import end_session
 
@@ -36,18 +50,38 @@ MENU_AUDIT_FIELDS = [
 ]
 # Built-in menus keep what the code depends on; names, icons, order and visibility stay editable.
 MENU_LOCKED_WHEN_BUILTIN = ("kind", "url_name", "permission")
+# The 三员's built-in menus also keep their status, visibility and place, so that no
+# administrator can hide another's page (the operation log from the auditor).
+MENU_LOCKED_WHEN_ADMIN = (*MENU_LOCKED_WHEN_BUILTIN, "status", "visible", "parent")
 PERMISSION_PATTERN = re.compile(r"^[a-z]+(:[a-z-]+)+$")
 ICON_PATTERN = re.compile(r"^[a-z0-9-]*$")
 
 ADMIN_KIND_LABELS = dict(Role.AdminKind.choices)
-_PERMISSION_PREFIX_KINDS = {"audit:": Role.AdminKind.AUDIT, "security:": Role.AdminKind.SECURITY}
+_ALL_ADMIN_KINDS = frozenset(Role.AdminKind.values)
 _BUILTIN_GRANTS = {
-    Role.AdminKind.SYSTEM: set(SYSTEM_ADMIN_MENUS),
-    Role.AdminKind.SECURITY: set(SECURITY_ADMIN_MENUS),
-    Role.AdminKind.AUDIT: set(AUDIT_ADMIN_MENUS),
+    Role.AdminKind.SYSTEM: frozenset(SYSTEM_ADMIN_MENUS),
+    Role.AdminKind.SECURITY: frozenset(SECURITY_ADMIN_MENUS),
+    Role.AdminKind.AUDIT: frozenset(AUDIT_ADMIN_MENUS),
 }
-# Powers that belong to exactly one administrator and may not be delegated to anyone else.
-_EXCLUSIVE_KINDS = {Role.AdminKind.SECURITY, Role.AdminKind.AUDIT}
+# Owners of a code added by hand, by its prefix.
+_PREFIX_OWNERS = {
+    "system:": frozenset({Role.AdminKind.SYSTEM}),
+    "security:": frozenset({Role.AdminKind.SECURITY}),
+    "audit:": frozenset({Role.AdminKind.AUDIT}),
+    "admin:": _ALL_ADMIN_KINDS,
+}
+
+
+def _builtin_code_owners() -> dict[str, frozenset[str]]:
+    codes = {spec.key: spec.permission for spec, _, _ in walk(MENU_TREE) if spec.permission}
+    owners: dict[str, set[str]] = {}
+    for kind, keys in _BUILTIN_GRANTS.items():
+        for key in keys & codes.keys():
+            owners.setdefault(codes[key], set()).add(kind)
+    return {code: frozenset(kinds) for code, kinds in owners.items()}
+
+
+_CODE_OWNERS = _builtin_code_owners()
 
 
 def _fail(field: str, message: str) -> ValidationFailed:
@@ -93,11 +127,16 @@ def save_role(
     creating = role.pk is None
     if not creating:
         role = Role.objects.select_for_update().get(pk=role.pk)
+        refuse_own_role(actor, role)
     before = None if creating else _role_snapshot(role)
     _check_role_unique(role, code, name)
     _check_builtin_admin_role(role, code, status)
+    enabling = not creating and role.status != Status.ENABLED and status == Status.ENABLED
     role.code, role.name, role.order, role.status, role.remark = code, name, order, status, remark
     role.full_clean(exclude=["scope_departments", "menus"], validate_unique=False)
+    if enabling:
+        # Grants made before a rule tightened come back to life only if they still hold.
+        check_grant_separation(role, role.menus.all())
     role.save()
     audit.record(
         "role.create" if creating else "role.update",
@@ -109,39 +148,61 @@ def save_role(
     return role
 
 
-def menu_admin_kind(menu: Menu) -> str:
-    """Which administrator a menu's power belongs to ("" when it belongs to none).
+def permission_owners(code: str) -> frozenset[str]:
+    """The 三员 whose power a permission code is; empty for a business permission."""
+    if code in _CODE_OWNERS:
+        return _CODE_OWNERS[code]
+    prefix = next((p for p in _PREFIX_OWNERS if code.startswith(p)), None)
+    return _PREFIX_OWNERS[prefix] if prefix else frozenset()
 
-    ``audit:`` and ``security:`` permission codes name their owner; otherwise a
-    built-in menu granted to exactly one of the three administrators is theirs.
-    """
-    for prefix, kind in _PERMISSION_PREFIX_KINDS.items():
-        if menu.permission.startswith(prefix):
-            return kind
-    owners = [kind for kind, keys in _BUILTIN_GRANTS.items() if menu.key in keys]
-    return owners[0] if menu.builtin and len(owners) == 1 else ""
+
+def _kinds_label(kinds: Iterable[str]) -> str:
+    return "、".join(ADMIN_KIND_LABELS[k] for k in Role.AdminKind.values if k in kinds)
 
 
 def _grant_violation(role: Role, menu: Menu) -> str:
-    owner = menu_admin_kind(menu)
-    if not owner or owner == role.admin_kind:
+    # Directories and menus without a code grant no power; their children carry it.
+    if not menu.permission:
         return ""
-    label = f"{menu.name}（{menu.permission or menu.key}）"
+    owners = permission_owners(menu.permission)
+    label = f"{menu.name}（{menu.permission}）"
     if role.admin_kind:
-        return (
-            f"三员分立：{label} 属于{ADMIN_KIND_LABELS[owner]}，"
-            f"不能授予{ADMIN_KIND_LABELS[role.admin_kind]}角色"
-        )
-    if owner in _EXCLUSIVE_KINDS:
-        return f"三员分立：{label} 只能授予{ADMIN_KIND_LABELS[owner]}角色"
+        if role.admin_kind in owners:
+            return ""
+        whose = f"属于{_kinds_label(owners)}" if owners else "是业务权限"
+        return f"三员分立：{label} {whose}，不能授予{ADMIN_KIND_LABELS[role.admin_kind]}角色"
+    if owners:
+        return f"三员分立：{label} 只能授予{_kinds_label(owners)}角色"
     return ""
+
+
+def grant_problems(role: Role, menus: Iterable[Menu]) -> list[str]:
+    """Every menu of ``menus`` that ``role`` may not hold under 三员分立, as messages."""
+    return [p for p in (_grant_violation(role, m) for m in menus) if p]
 
 
 def check_grant_separation(role: Role, menus: Iterable[Menu]) -> None:
     """三员分立 for a role's menus: raise with every offending menu named."""
-    problems = [p for p in (_grant_violation(role, m) for m in menus) if p]
+    problems = grant_problems(role, menus)
     if problems:
         raise ValidationFailed(problems[0], details={"menus": problems})
+
+
+def refuse_own_role(actor: User | None, role: Role) -> None:
+    """Nobody changes the grants, status or holders of a role they hold themselves."""
+    if actor is not None and role.users.filter(pk=actor.pk).exists():
+        raise PermissionDenied(f"不能修改自己持有的角色“{role.name}”，请由其他有权限的人员办理")
+
+
+def _check_admin_role_grant(role: Role, granted: list[Menu], data_scope: str) -> None:
+    """The 三员 roles keep their built-in menus and see all data: neither can be narrowed
+    (hiding the log from the auditor) nor widened."""
+    if not role.admin_kind:
+        return
+    if {m.key for m in granted} != _BUILTIN_GRANTS[role.admin_kind]:
+        raise _fail("menus", f"{role.name}是三员角色，菜单权限由系统内置，不能增删")
+    if data_scope != Role.DataScope.ALL:
+        raise _fail("data_scope", f"{role.name}是三员角色，数据范围固定为“全部数据”")
 
 
 def with_ancestors(menus: Iterable[Menu]) -> list[Menu]:
@@ -179,6 +240,7 @@ def grant_role(
 ) -> Role:
     """Set a role's menus (ancestors included) and its data scope."""
     role = Role.objects.select_for_update().get(pk=role.pk)
+    refuse_own_role(actor, role)
     granted = with_ancestors(menus)
     check_grant_separation(role, granted)
     departments = list(departments)
@@ -186,6 +248,7 @@ def grant_role(
         raise _fail("data_scope", "请选择数据范围")
     if data_scope == Role.DataScope.CUSTOM and not departments:
         raise _fail("departments", "数据范围为“指定部门”时，请至少选择一个部门")
+    _check_admin_role_grant(role, granted, data_scope)
     before = _grant_snapshot(role)
     role.data_scope = data_scope
     role.save(update_fields=["data_scope"])
@@ -244,16 +307,37 @@ def _check_menu_rules(menu: Menu) -> None:
         raise ValidationFailed(next(iter(details.values()))[0], details=details)
 
 
+def is_admin_menu(menu: Menu) -> bool:
+    """One of the 三员's built-in menus (directories included)."""
+    return menu.builtin and menu.key in ADMIN_MENU_KEYS
+
+
+def locked_menu_fields(menu: Menu) -> tuple[str, ...]:
+    if is_admin_menu(menu):
+        return MENU_LOCKED_WHEN_ADMIN
+    return MENU_LOCKED_WHEN_BUILTIN if menu.builtin else ()
+
+
 def _check_menu_change(menu: Menu, fields: dict[str, Any]) -> None:
     if menu.pk is None:
         return
-    if menu.builtin:
-        for name in MENU_LOCKED_WHEN_BUILTIN:
-            if name in fields and fields[name] != getattr(menu, name):
-                label = Menu._meta.get_field(name).verbose_name
+    for name in locked_menu_fields(menu):
+        if name in fields and fields[name] != getattr(menu, name):
+            label = Menu._meta.get_field(name).verbose_name
+            if name in MENU_LOCKED_WHEN_BUILTIN:
                 raise _fail(name, f"内置菜单的{label}不能修改")
+            raise _fail(name, f"三员分立：三员内置菜单的{label}不能修改")
     if fields.get("kind", menu.kind) != menu.kind and menu.children.exists():
         raise _fail("kind", "该菜单下还有子菜单，不能修改类型")
+
+
+def _recheck_holders(menu: Menu) -> None:
+    """A changed code must still be grantable to every role that already holds the menu."""
+    for role in Role.objects.filter(menus=menu).order_by("pk"):
+        problems = grant_problems(role, [menu])
+        if problems:
+            message = f"该菜单已授予角色“{role.name}”，修改后违反三员分立：{problems[0]}"
+            raise _fail("permission", message)
 
 
 @transaction.atomic
@@ -277,6 +361,8 @@ def save_menu(actor: User, menu: Menu, **fields: Any) -> Menu:
         menu.key = f"custom.{uuid.uuid4().hex[:12]}"
     menu.full_clean()
     menu.save()
+    if not creating:
+        _recheck_holders(menu)
     audit.record(
         "menu.create" if creating else "menu.update",
         actor=actor,
@@ -308,6 +394,9 @@ def kick_session(actor: User, session: UserSession, *, current_key: str | None =
     if session.session_key == current_key:
         raise Conflict("不能强制退出自己当前的会话，请使用“退出登录”")
     target = session.user
+    if target.admin_kind and target.pk != actor.pk:
+        # Kicking the auditor out again and again would hide the log from them.
+        raise PermissionDenied("三员账号的会话只能由本人结束")
     audit.record(
         "session.kick",
         actor=actor,

@@ -1,4 +1,9 @@
-"""User accounts: create, edit, roles, status, passwords and the second factor."""
+"""User accounts: create, edit, roles, status, passwords and the second factor.
+
+三员 accounts (holding a role with ``admin_kind``) are refused here: their changes go
+through 双人审批 (``services.admin_requests``), and their roles only come from
+``policywindow create-admins``.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from policywindow.core import audit
-from policywindow.core.errors import Conflict, ValidationFailed, full_clean_or_fail
+from policywindow.core.errors import (
+    Conflict,
+    PermissionDenied,
+    ValidationFailed,
+    full_clean_or_fail,
+)
 
-from ..models import Department, Post, Role, User
+from ..models import Department, Post, RecoveryCode, Role, User
 from ..sessions import end_sessions
+from .rbac import check_grant_separation
 
 USER_AUDIT_FIELDS = [
     "username",
@@ -48,17 +59,28 @@ def _user_snapshot(user: User) -> dict[str, Any]:
 # ---------------------------------------------------------------- users
 
 
-def check_admin_separation(roles: list[Role]) -> None:
-    """三员分立: one person never holds two of the three administrator roles."""
-    kinds = {r.admin_kind for r in roles if r.admin_kind}
-    if len(kinds) > 1:
-        names = "、".join(sorted(r.name for r in roles if r.admin_kind))
-        raise ValidationFailed(
-            f"三员分立：{names} 不能由同一用户同时担任",
-            details={
-                "roles": [f"系统管理员、安全管理员、审计管理员三者互斥，不能同时分配（{names}）"]
-            },
+def ensure_manageable(actor: User | None, target: User, what: str) -> None:
+    """The administration pages never change a 三员 account, nor the actor's own."""
+    if target.admin_kind:
+        raise PermissionDenied(
+            f"{target} 是三员账号，不能直接{what}：须由另一名三员在“三员管理 › 双人审批”"
+            "中提出申请，并经第三名三员批准"
         )
+    if actor is not None and actor.pk == target.pk:
+        raise PermissionDenied(f"不能在用户管理中{what}自己的账号")
+
+
+def _check_admin_roles(roles: list[Role], *, deploying: bool) -> None:
+    """三员分立: a 三员 role is held alone, by an account `policywindow create-admins` made."""
+    admin_roles = [r for r in roles if r.admin_kind]
+    if not admin_roles or (deploying and len(roles) == 1):
+        return
+    names = "、".join(sorted(r.name for r in admin_roles))
+    message = (
+        f"三员分立：三员角色（{names}）只能由部署命令 policywindow create-admins "
+        "创建的账号单独持有，不能在系统中分配"
+    )
+    raise ValidationFailed(message, details={"roles": [message]})
 
 
 def _check_role_kinds(user: User, roles: list[Role]) -> None:
@@ -105,7 +127,8 @@ def create_user(
     )
     _check_password(password, user)
     roles = list(roles or [])
-    check_admin_separation(roles)
+    # ``actor`` is None only for console commands run by whoever deploys the product.
+    _check_admin_roles(roles, deploying=actor is None)
     _check_role_kinds(user, roles)
     user.set_password(password)
     user.password_changed_at = timezone.now()
@@ -124,6 +147,7 @@ def create_user(
 
 @transaction.atomic
 def update_user(actor: User, user: User, **changes: Any) -> User:
+    ensure_manageable(actor, user, "修改")
     before = _user_snapshot(user)
     posts = changes.pop("posts", None)
     for name, value in changes.items():
@@ -145,10 +169,17 @@ def update_user(actor: User, user: User, **changes: Any) -> User:
 @transaction.atomic
 def assign_roles(actor: User, user: User, roles: list[Role]) -> User:
     locked = User.objects.select_for_update().get(pk=user.pk)
-    check_admin_separation(roles)
+    ensure_manageable(actor, locked, "分配角色")
+    _check_admin_roles(roles, deploying=False)
     _check_role_kinds(locked, roles)
+    for role in roles:
+        # A grant made before a rule tightened must not reach a new holder.
+        check_grant_separation(role, role.menus.all())
     before = sorted(locked.roles.values_list("code", flat=True))
     locked.roles.set(roles)
+    if before != sorted(r.code for r in roles):
+        locked.roles_changed_at = timezone.now()  # access tokens issued before it stop working
+        locked.save(update_fields=["roles_changed_at"])
     audit.record(
         "user.assign_roles",
         actor=actor,
@@ -163,6 +194,12 @@ def assign_roles(actor: User, user: User, roles: list[Role]) -> User:
 def set_user_active(actor: User, user: User, active: bool) -> User:
     if user.pk == actor.pk and not active:
         raise Conflict("不能停用当前登录的账号")
+    ensure_manageable(actor, user, "启用" if active else "停用")
+    return apply_active(actor, user, active)
+
+
+def apply_active(actor: User, user: User, active: bool, *, message: str = "") -> User:
+    """Enable or disable; disabling ends the sessions (and, by the token rule, the tokens)."""
     before = {"is_active": user.is_active}
     user.is_active = active
     user.save(update_fields=["is_active"])
@@ -174,6 +211,7 @@ def set_user_active(actor: User, user: User, active: bool) -> User:
         target=user,
         before=before,
         after={"is_active": active},
+        message=message,
     )
     return user
 
@@ -195,6 +233,7 @@ def generate_password(length: int = 12) -> str:
 @transaction.atomic
 def reset_password(actor: User, user: User, new_password: str | None = None) -> str:
     """Administrator reset: the user must choose a new password at next sign-in."""
+    ensure_manageable(actor, user, "重置密码")
     password = new_password or generate_password()
     _check_password(password, user)
     user.set_password(password)
@@ -227,24 +266,69 @@ def change_own_password(
 
 # ---------------------------------------------------------------- second factor
 
+RECOVERY_CODE_COUNT = 10
+# Ten characters without look-alikes (no 0/o, 1/l/i): about 50 bits each.
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+RECOVERY_CODE_LENGTH = 10
+
+
+def normalize_recovery_code(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def recovery_code_hash(user: User, code: str) -> str:
+    """Keyed with the SECRET_KEY, so a copy of the database does not reveal the codes."""
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac(
+        "policywindow.system.recovery-code", f"{user.pk}:{code}", algorithm="sha256"
+    ).hexdigest()
+
 
 @transaction.atomic
 def start_totp_enrolment(user: User) -> str:
     """A fresh secret, not yet trusted until the user proves a code from it."""
+    if user.totp_confirmed:
+        raise Conflict("已绑定动态口令；更换手机请联系管理员")
     user.totp_secret = pyotp.random_base32()
-    user.totp_confirmed = False
-    user.save(update_fields=["totp_secret", "totp_confirmed"])
+    user.totp_last_step = None
+    user.save(update_fields=["totp_secret", "totp_last_step"])
     return user.totp_secret
 
 
 @transaction.atomic
-def confirm_totp(user: User, code: str) -> None:
-    if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(
-        code.strip(), valid_window=1
-    ):
-        raise ValidationFailed(
-            "动态口令不正确", details={"code": ["动态口令不正确或已过期，请重新输入"]}
-        )
+def confirm_totp(user: User) -> list[str]:
+    """Trust the secret once a code from it was accepted; returns the first recovery codes."""
     user.totp_confirmed = True
-    user.save(update_fields=["totp_confirmed"])
+    user.must_bind_totp = False
+    user.save(update_fields=["totp_confirmed", "must_bind_totp"])
     audit.record("user.totp_bind", actor=user, target=user, message="绑定动态口令")
+    return issue_recovery_codes(user)
+
+
+@transaction.atomic
+def issue_recovery_codes(user: User) -> list[str]:
+    """Ten new one-time codes (the old ones stop working); the plain text is shown once."""
+    codes = [
+        "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
+    RecoveryCode.objects.filter(user=user).delete()
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user=user, code_hash=recovery_code_hash(user, code)) for code in codes
+    )
+    audit.record(
+        "user.recovery_codes",
+        actor=user,
+        target=user,
+        message=f"生成 {len(codes)} 个新的恢复码（旧恢复码作废）",
+    )
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+
+def clear_second_factor(user: User) -> None:
+    """Forget the authenticator and the recovery codes (the caller saves and audits)."""
+    user.totp_secret = ""
+    user.totp_confirmed = False
+    user.totp_last_step = None
+    RecoveryCode.objects.filter(user=user).delete()

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from policywindow.core.errors import ValidationFailed
 
 from ..access import authenticated, public
-from ..auth import attempt_login, log_login_event, totp_required, verify_totp
+from ..auth import attempt_login, second_factor_due, verify_second_factor
 from ..forms import LoginForm, PasswordChangeForm, TotpForm
 from ..models import User
 from ..services import users as services
@@ -29,9 +29,13 @@ def _safe_next(request, candidate: str | None) -> str:
     return "/"
 
 
-def _complete_login(request, user: User, next_url: str):
+def _sign_in(request, user: User) -> None:
     login(request, user, backend="policywindow.system.auth.PolicyWindowBackend")
     record_session(request, user)
+
+
+def _complete_login(request, user: User, next_url: str):
+    _sign_in(request, user)
     return redirect(next_url)
 
 
@@ -49,7 +53,7 @@ def login_view(request):
         else:
             next_url = _safe_next(request, request.GET.get("next"))
             user = outcome.user
-            if user.totp_confirmed or totp_required(user):
+            if second_factor_due(user):
                 request.session.cycle_key()
                 request.session[PENDING_USER_KEY] = user.pk
                 request.session[PENDING_NEXT_KEY] = next_url
@@ -63,41 +67,47 @@ def _pending_user(request) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
 
 
+def enrolment_context(user: User) -> dict:
+    """The QR code and the secret an authenticator app is set up from."""
+    import pyotp
+
+    uri = pyotp.TOTP(user.totp_secret).provisioning_uri(
+        name=user.username, issuer_name="政策兑现单一窗口"
+    )
+    return {"qr_svg": segno.make(uri, error="m").svg_inline(scale=4), "secret": user.totp_secret}
+
+
 @public
 def login_totp(request):
-    """Second step for staff: a TOTP code, or binding an authenticator the first time."""
+    """Second step: a TOTP code or a recovery code, or binding an authenticator first."""
     user = _pending_user(request)
     if user is None:
         return redirect("system:login")
     enrolling = not user.totp_confirmed
     if enrolling and not user.totp_secret:
         services.start_totp_enrolment(user)
-    form = TotpForm(request.POST or None)
+    form = TotpForm(request.POST or None, recovery=not enrolling)
     if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"]
-        try:
-            if enrolling:
-                services.confirm_totp(user, code)
-            elif not verify_totp(user, code):
-                raise ValidationFailed(
-                    "动态口令不正确", details={"code": ["动态口令不正确或已过期，请重新输入"]}
-                )
-        except ValidationFailed as exc:
-            log_login_event(request, user, False, "动态口令错误")
-            form.add_domain_error(exc)
+        outcome = verify_second_factor(
+            request, user, form.cleaned_data["code"], accept_recovery_code=not enrolling
+        )
+        if not outcome.ok:
+            form.add_error("code", outcome.message)
         else:
             next_url = request.session.pop(PENDING_NEXT_KEY, "/")
             request.session.pop(PENDING_USER_KEY, None)
-            return _complete_login(request, user, next_url)
+            if not enrolling:
+                return _complete_login(request, user, next_url)
+            codes = services.confirm_totp(user)
+            _sign_in(request, user)  # the codes are shown once, on this signed-in page
+            return render(
+                request,
+                "system/recovery_codes.html",
+                {"codes": codes, "next_url": next_url, "just_bound": True},
+            )
     context = {"form": form, "enrolling": enrolling, "pending": user}
     if enrolling:
-        import pyotp
-
-        uri = pyotp.TOTP(user.totp_secret).provisioning_uri(
-            name=user.username, issuer_name="政策兑现单一窗口"
-        )
-        context["qr_svg"] = segno.make(uri, error="m").svg_inline(scale=4)
-        context["secret"] = user.totp_secret
+        context.update(enrolment_context(user))
     return render(request, "system/login_totp.html", context)
 
 

@@ -21,6 +21,7 @@ from ..selectors_logs import (
 )
 
 PAGE_SIZE = 20
+VERIFY_FINDINGS_SHOWN = 5
 
 
 def _paged(request, queryset) -> tuple:
@@ -41,8 +42,9 @@ def operlog_list(request):
 
 @require_GET
 @permission("audit:operlog:list")
-def operlog_detail(request, seq: int):
-    event = get_object_or_404(AuditEvent, seq=seq)
+def operlog_detail(request, pk: int):
+    # By id: an event has its chain position (seq) only once the sealer has chained it.
+    event = get_object_or_404(AuditEvent, pk=pk)
     context = {"event": event, "diff": audit_diff(event)}
     return render(request, "system/operlog_detail.html", context)
 
@@ -51,16 +53,8 @@ def operlog_detail(request, seq: int):
 @permission("audit:operlog:verify")
 def operlog_verify(request):
     report = verify_chain()
-    if report.ok:
-        messages.success(
-            request, f"日志链校验通过：共 {report.checked} 条记录，哈希链完整、未被篡改。"
-        )
-    else:
-        messages.error(
-            request,
-            f"日志链校验未通过：序号 {report.broken_seq} 处断开——{report.reason}"
-            f"（此前 {report.checked} 条记录完整）。",
-        )
+    text = "；".join(report.lines(limit=VERIFY_FINDINGS_SHOWN))
+    (messages.success if report.ok else messages.error)(request, text)
     return redirect("system:operlog_list")
 
 
@@ -78,6 +72,6 @@ def loginlog_list(request):
 urlpatterns = [
     path("audit/operlog/", operlog_list, name="operlog_list"),
     path("audit/operlog/verify/", operlog_verify, name="operlog_verify"),
-    path("audit/operlog/<int:seq>/", operlog_detail, name="operlog_detail"),
+    path("audit/operlog/<int:pk>/", operlog_detail, name="operlog_detail"),
     path("audit/loginlog/", loginlog_list, name="loginlog_list"),
 ]

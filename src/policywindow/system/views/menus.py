@@ -48,7 +48,8 @@ def _menu_form_page(request, menu: Menu, initial: dict):
                 request, f"已{'新增' if creating else '保存'}{menu.get_kind_display()} {menu.name}"
             )
             return redirect("system:menu_list")
-    context = {"form": form, "creating": creating, "target": menu}
+    admin_menu = rbac.is_admin_menu(menu)
+    context = {"form": form, "creating": creating, "target": menu, "admin_menu": admin_menu}
     return render(request, "system/menu_form.html", context)
 
 

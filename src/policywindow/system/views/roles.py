@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
-from policywindow.core.errors import ValidationFailed
+from policywindow.core.errors import DomainError
 
 from ..access import permission
 from ..forms_rbac import RoleForm, RoleGrantForm
@@ -51,7 +51,7 @@ def _role_form_page(request, role: Role):
     if request.method == "POST" and form.is_valid():
         try:
             role = rbac.save_role(request.user, role, **form.cleaned_data)
-        except ValidationFailed as exc:
+        except DomainError as exc:
             form.add_domain_error(exc)
         else:
             messages.success(request, f"已{'新增' if creating else '保存'}角色 {role.name}")
@@ -89,7 +89,7 @@ def role_grant(request, pk: int):
                 data_scope=data["data_scope"],
                 departments=data["departments"],
             )
-        except ValidationFailed as exc:
+        except DomainError as exc:
             form.add_domain_error(exc)
         else:
             messages.success(request, f"已保存角色 {role.name} 的菜单权限与数据范围")

@@ -84,9 +84,21 @@ def _visible_user(request, pk: int) -> User:
     return get_object_or_404(users_visible_to(request.user), pk=pk)
 
 
+def _refused(request, user: User, what: str):
+    """The list with the reason, when this page may not change ``user`` (a 三员 account)."""
+    try:
+        services.ensure_manageable(request.user, user, what)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("system:user_list")
+    return None
+
+
 @permission("system:user:update")
 def user_update(request, pk: int):
     user = _visible_user(request, pk)
+    if refused := _refused(request, user, "修改"):
+        return refused
     initial = {
         "real_name": user.real_name,
         "mobile": user.mobile,
@@ -109,7 +121,7 @@ def user_update(request, pk: int):
                 remark=data["remark"],
                 posts=list(data["posts"]),
             )
-        except ValidationFailed as exc:
+        except DomainError as exc:
             form.add_domain_error(exc)
         else:
             messages.success(request, f"已保存用户 {user}")
@@ -122,13 +134,15 @@ def user_update(request, pk: int):
 @permission("system:user:grant-role")
 def user_roles(request, pk: int):
     user = _visible_user(request, pk)
+    if refused := _refused(request, user, "分配角色"):
+        return refused
     form = RoleAssignForm(
         request.POST or None, user=user, initial={"roles": list(user.roles.all())}
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.assign_roles(request.user, user, list(form.cleaned_data["roles"]))
-        except ValidationFailed as exc:
+        except DomainError as exc:
             form.add_error("roles", exc.details.get("roles", [exc.message])[0])
         else:
             messages.success(request, f"已为 {user} 分配角色")
@@ -140,8 +154,12 @@ def user_roles(request, pk: int):
 @permission("system:user:reset-password")
 def user_reset_password(request, pk: int):
     user = _visible_user(request, pk)
-    password = services.reset_password(request.user, user)
-    messages.success(request, f"已重置 {user} 的密码，新密码：{password}（用户下次登录须修改）")
+    try:
+        password = services.reset_password(request.user, user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已重置 {user} 的密码，新密码：{password}（用户下次登录须修改）")
     return redirect("system:user_list")
 
 

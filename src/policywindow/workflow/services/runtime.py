@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,11 +22,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from policywindow.applications import transitions
-from policywindow.applications.models import Application, SupplementNotice
+from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.applications.notices import tell_applicant
 from policywindow.applications.selectors_filing import application_facts
-from policywindow.applications.services.supplement import validated_supplement_items
+from policywindow.applications.services.supplement import (
+    issue_notice,
+    notice_data,
+    validated_supplement_items,
+)
 from policywindow.core import audit, calendar
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.files import (
@@ -37,10 +40,12 @@ from policywindow.core.files import (
     random_name,
     sha256_of,
 )
+from policywindow.core.money import parse_yuan
 from policywindow.finance.services import budgets
 from policywindow.notifications.services import notify
 from policywindow.system.models import User
 
+from .. import candidates
 from .. import engine as core
 from .. import spec as specs
 from ..definition import DefinitionError
@@ -245,6 +250,12 @@ def transfer(actor: Any, task_id: int, to_user_id: int, reason: str) -> Workflow
         if target is None or target.department_id != task.department_id:
             message = "只能转办给本部门在岗的工作人员"
             raise ValidationFailed(message, details={"to_user": [message]})
+        if candidates.cannot_decide([target.pk]):
+            message = (
+                f"{target.real_name or target.username} 没有"
+                f"{candidates.missing_permissions_text()}权限，转办后无法办理，请另选人员"
+            )
+            raise ValidationFailed(message, details={"to_user": [message]})
         _apply(case, core.Transfer(task.key, actor.pk, target.pk), actor)
         task.refresh_from_db()
         task.opinion = reason
@@ -370,11 +381,12 @@ def _checked_amount(case: _Case, decision: Decision) -> tuple[Decimal | None, st
     if decision.action != "approve" or raw in (None, ""):
         return None, ""
     try:
-        amount = Decimal(str(raw).replace(",", "")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        amount = None
-    if amount is None or amount < 0:
-        raise ValidationFailed("核定金额格式不正确", details={"approved_amount": ["请输入金额"]})
+        amount = parse_yuan(raw, "核定金额")
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), details={"approved_amount": [str(exc)]}) from exc
+    if amount < 0:
+        message = "核定金额不能为负数"
+        raise ValidationFailed(message, details={"approved_amount": [message]})
     ceiling = current_amount(case.application)
     if ceiling is not None and amount > ceiling:
         message = f"核定金额不能高于当前金额 {ceiling:,.2f} 元"
@@ -484,22 +496,44 @@ def _finish(case: _Case, status: str, actor: Any) -> None:
     if approved:
         changes["approved_amount"] = current_amount(case.application)
         budgets.commit(actor, case.application, changes["approved_amount"])
+    # The amounts and each lowering's reason go on the timeline line: the enterprise's message
+    # and the 审核结果告知书 state them (applications.notices, space.documents).
+    data = (
+        {
+            "requested_amount": _text(case.application.requested_amount),
+            "approved_amount": _text(changes["approved_amount"]),
+            "reductions": amount_reductions(case.application),
+        }
+        if approved
+        else None
+    )
     transitions.move(
         case.application,
         S.APPROVED if approved else S.REJECTED,
         actor=actor,
         action="review_approved" if approved else "review_rejected",
+        data=data,
         changes=changes,
     )
-    application = case.application
-    verdict = "审核通过" if approved else "审核不通过"
-    tell_applicant(
-        application,
-        kind="case_decided",
-        subject=f"您的申报 {application.number} {verdict}",
-        body=f"“{application.rule_version.title}”的申报已{verdict}，请登录查看详情。",
-        dedupe_key=f"case:{application.pk}:decided:{case.instance.version}",
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
+
+
+def amount_reductions(application: Application) -> list[dict[str, str]]:
+    """Every lowering of the amount by an approver, in the order decided: node, amount, reason."""
+    rows = (
+        WorkflowTask.objects.filter(
+            application=application, status="approved", approved_amount__isnull=False
+        )
+        .exclude(amount_reason="")
+        .order_by("decided_at", "id")
+        .values_list("node_name", "approved_amount", "amount_reason")
     )
+    return [
+        {"node": node, "amount": f"{amount:.2f}", "reason": reason} for node, amount, reason in rows
+    ]
 
 
 def _pause(case: _Case, actor: Any, reason: str, items: list[dict]) -> None:
@@ -508,23 +542,14 @@ def _pause(case: _Case, actor: Any, reason: str, items: list[dict]) -> None:
     left = calendar.working_days_between(case.now, application.due_at) if application.due_at else 0
     case.instance.paused_at, case.instance.remaining_days = case.now, max(left, 1)
     case.instance.save(update_fields=["paused_at", "remaining_days"])
+    notice = issue_notice(application, items, reason, actor=actor, now=case.now)
     transitions.move(
         application,
         S.SUPPLEMENT_REQUIRED,
         actor=actor,
         action="review_supplement",
         note=reason,
-        data={"items": items},
-    )
-    SupplementNotice.objects.create(
-        application=application, items=items, comment=reason, issued_by=actor, issued_at=case.now
-    )
-    tell_applicant(
-        application,
-        kind="supplement_requested",
-        subject=f"您的申报 {application.number} 需要补正材料",
-        body=reason,
-        dedupe_key=f"case:{application.pk}:supplement:{case.instance.version}",
+        data=notice_data(notice),
     )
 
 

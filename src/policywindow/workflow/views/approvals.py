@@ -4,11 +4,12 @@ approvers and the time-limit statistics. Reads come from ``selectors``, writes f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -18,6 +19,8 @@ from policywindow.applications import selectors as cases
 from policywindow.applications.forms import MultipleFileInput
 from policywindow.applications.models import Application
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from policywindow.core.files import send_file
+from policywindow.core.money import MoneyField
 from policywindow.core.paging import page_of, querystring
 from policywindow.policies.forms import rule_filter_field
 from policywindow.system.access import permission
@@ -46,6 +49,14 @@ class TaskFilterForm(BootstrapFormMixin, forms.Form):
         return selectors.TaskFilter(
             rule_id=rule.pk if rule else None, overdue_only=bool(self.cleaned_data.get("overdue"))
         )
+
+
+class QueueFilterForm(TaskFilterForm):
+    stuck = forms.BooleanField(label="只看卡住的节点", required=False)
+
+    def filters(self) -> selectors.TaskFilter:
+        found = super().filters()
+        return replace(found, stuck_only=bool(self.cleaned_data.get("stuck")))
 
 
 def _render_todo(
@@ -81,7 +92,7 @@ def done(request: HttpRequest) -> HttpResponse:
 
 @permission("approval:queue:list")
 def queue(request: HttpRequest) -> HttpResponse:
-    form = TaskFilterForm(request.GET)
+    form = QueueFilterForm(request.GET)
     page = page_of(request, selectors.queue_tasks(request.user, form.filters()))
     context = {
         "form": form,
@@ -145,11 +156,8 @@ class DecisionForm(BootstrapFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": runtime.MAX_OPINION}),
         help_text=f"必填，不超过 {runtime.MAX_OPINION} 个字；驳回、退回时请写明理由。",
     )
-    approved_amount = forms.CharField(
-        label="核定金额（元）",
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        help_text="可核减，不能高于当前金额。",
+    approved_amount = MoneyField(
+        label="核定金额（元）", required=False, help_text="可核减，不能高于当前金额。"
     )
     amount_reason = forms.CharField(
         label="核减理由", required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -188,7 +196,7 @@ class DecisionForm(BootstrapFormMixin, forms.Form):
         return runtime.Decision(
             action=data["action"],
             opinion=data["opinion"],
-            approved_amount=data["approved_amount"] or None,
+            approved_amount=data["approved_amount"],
             amount_reason=data["amount_reason"],
             supplement_items=tuple(
                 {"key": item.key, "comment": data[f"fix_comment_{item.key}"]}
@@ -361,27 +369,19 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("workflow:case", task.application_id)
 
 
-def _inline(file_field: Any, name: str, content_type: str) -> FileResponse:
-    try:
-        handle = file_field.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("文件不存在") from exc
-    return FileResponse(handle, filename=name, content_type=content_type)
-
-
 @xframe_options_sameorigin
 @permission("approval:task:todo")
-def material(request: HttpRequest, pk: int, material_pk: int) -> FileResponse:
+def material(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
     """A material of the case, inline (previewed in the page) after the case's own check."""
     item = selectors.case_material(request.user, pk, material_pk)
-    return _inline(item.file, item.original_name, item.content_type)
+    return send_file(item.file, item.original_name, item.content_type, inline=True)
 
 
 @xframe_options_sameorigin
 @permission("approval:task:todo")
-def attachment(request: HttpRequest, pk: int) -> FileResponse:
+def attachment(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.task_attachment(request.user, pk)
-    return _inline(item.file, item.original_name, item.content_type)
+    return send_file(item.file, item.original_name, item.content_type, inline=True)
 
 
 # --------------------------------------------------------------------------- supervision
@@ -412,6 +412,7 @@ def stats(request: HttpRequest) -> HttpResponse:
         "case_total": case_total,
         "by_department": by_department,
         "task_total": task_total,
+        "figures": {"case": selectors.CASE_ON_TIME, "task": selectors.TASK_ON_TIME},
     }
     return render(request, "workflow/approval_stats.html", context)
 

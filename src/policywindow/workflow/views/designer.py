@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core import inputs
 from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.policies.models import Rule
 from policywindow.policies.selectors import rules_for, with_heads
@@ -57,8 +58,8 @@ def designer(request: HttpRequest, rule_pk: int) -> HttpResponse:
     if not request.user.has_permission_code(UPDATE):
         raise PermissionDenied(f"保存工作流需要权限 {UPDATE}")
     try:
-        data = json.loads(request.POST.get("spec", ""))
-    except ValueError:
+        data = inputs.loads_checked(request.POST.get("spec", ""))
+    except (ValueError, RecursionError):
         return _render(request, rule, error="工作流数据无法读取，请刷新页面后重试")
     try:
         draft = services.save_draft(request.user, rule, data, request.POST.get("note", ""))

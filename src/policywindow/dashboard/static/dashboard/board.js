@@ -10,6 +10,9 @@
   var axisLabel = { color: "#475467" };
   var split = { lineStyle: { color: "#eef0f4" } };
   var charts = [];
+  // Tooltips drawn on the canvas: ECharts' HTML tooltips carry style attributes, which the
+  // Content-Security-Policy refuses.
+  var tip = function (extra) { return Object.assign({ renderMode: "richText" }, extra); };
   // Amounts arrive as exact decimal strings (money is never a float on the server).
   var amounts = function (list) { return list.map(Number); };
 
@@ -17,7 +20,7 @@
     var option = {
       animation: false,
       textStyle: { fontFamily: font },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: tip({ trigger: "axis", axisPointer: { type: "shadow" } }),
       legend: { top: 0, left: 0, itemWidth: 10, itemHeight: 10, textStyle: { color: "#475467" } },
       grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true }
     };
@@ -59,7 +62,7 @@
       return {
         animation: false,
         textStyle: { fontFamily: font },
-        tooltip: { trigger: "item", formatter: "{b}：{c} 件（{d}%）" },
+        tooltip: tip({ trigger: "item", formatter: "{b}：{c} 件（{d}%）" }),
         legend: { orient: "vertical", right: 0, top: "middle", itemWidth: 10, itemHeight: 10, textStyle: { color: "#475467" } },
         series: [{
           type: "pie", radius: ["48%", "78%"], center: ["36%", "50%"], label: { show: false },
@@ -90,7 +93,7 @@
         return { name: name, type: "bar", stack: "budget", barMaxWidth: 16, itemStyle: { color: colour(key) }, data: values };
       };
       return base({
-        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v + " 万元"; } },
+        tooltip: tip({ trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v + " 万元"; } }),
         xAxis: { type: "value", name: "万元", axisLabel: axisLabel, splitLine: split },
         yAxis: { type: "category", inverse: true, data: block.labels, axisTick: { show: false },
                  axisLabel: { color: "#344054", width: 180, overflow: "truncate" } },

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         if User.objects.filter(roles__admin_kind__in=["system", "security", "audit"]).exists():
-            raise CommandError("系统中已存在三员账号，请在“系统管理”中维护，不再重复创建")
+            raise CommandError(
+                "系统中已存在三员账号，不再重复创建；三员账号的重置、停用与启用请在“三员管理 › 双人审批”中办理"
+            )
         org = Department.objects.filter(
             name=options["org"], parent=None
         ).first() or save_department(None, Department(), name=options["org"], code="ROOT")

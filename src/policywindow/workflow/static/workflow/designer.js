@@ -1,5 +1,9 @@
 // The level editor of 审批流程配置: edits a rule's workflow spec (the JSON that spec.parse reads)
 // in the browser and asks the server for the live diagram and the problem list on every change.
+//
+// Written for Alpine's CSP build (components.js explains it): directives name methods and
+// getters, which read the x-for variables of the element that asks (this.level, this.li,
+// this.node, this.ni, this.person); fields bind with x-model="$model" data-model="node.name".
 (() => {
   "use strict";
 
@@ -32,6 +36,7 @@
       on_timeout: raw.on_timeout || "remind",
       condition: raw.condition || "",
       showCondition: Boolean(raw.condition),
+      userFilter: "", // the 指定人员 list's filter text; not part of the spec
     };
   }
 
@@ -74,7 +79,6 @@
       lastKey: 0,
       lastLevel: 0,
       saved: "",
-      userFilter: {},
       previewSeq: 0,
       previewTimer: null,
       previewing: false,
@@ -113,17 +117,63 @@
       get dirty() {
         return this.json !== this.saved;
       },
+      get publishHint() {
+        return this.dirty ? "请先保存草稿再发布" : "";
+      },
+      get noLevels() {
+        return !this.levels.length;
+      },
+      markSaved() {
+        this.saved = this.json;
+      },
 
       // ----------------------------------------------------------------- levels
       addLevel() {
         const name = `第${this.levels.length + 1}级审批`;
         this.levels.push({ uid: ++this.lastLevel, name, parallel: true, nodes: [] });
-        this.addNode(this.levels.length - 1);
+        this.appendNode(this.levels.length - 1);
       },
-      removeLevel(index) {
-        const level = this.levels[index];
-        if (level.nodes.length && !window.confirm(`删除第 ${index + 1} 级「${level.name}」及其 ${level.nodes.length} 个节点？`)) return;
-        this.levels.splice(index, 1);
+      // The methods below run inside x-for="(level, li) in levels".
+      levelNumber() {
+        return this.li + 1;
+      },
+      levelTitle() {
+        return `第 ${this.li + 1} 级`;
+      },
+      levelModeText() {
+        return this.level.parallel ? "本级各节点同时办理，全部通过后进入下一级" : "本级各节点按顺序逐个办理";
+      },
+      parallelButton() {
+        return this.level.parallel ? "btn-primary" : "btn-outline-primary";
+      },
+      serialButton() {
+        return this.level.parallel ? "btn-outline-primary" : "btn-primary";
+      },
+      makeParallel() {
+        this.level.parallel = true;
+      },
+      makeSerial() {
+        this.level.parallel = false;
+      },
+      firstLevel() {
+        return this.li === 0;
+      },
+      lastLevel() {
+        return this.li === this.levels.length - 1;
+      },
+      levelEmpty() {
+        return !this.level.nodes.length;
+      },
+      removeLevel() {
+        const { level, li } = this;
+        if (level.nodes.length && !window.confirm(`删除第 ${li + 1} 级「${level.name}」及其 ${level.nodes.length} 个节点？`)) return;
+        this.levels.splice(li, 1);
+      },
+      moveLevelUp() {
+        this.moveLevel(this.li, -1);
+      },
+      moveLevelDown() {
+        this.moveLevel(this.li, 1);
       },
       moveLevel(index, step) {
         const target = index + step;
@@ -133,14 +183,33 @@
       },
 
       // ----------------------------------------------------------------- nodes
-      addNode(levelIndex) {
+      appendNode(levelIndex) {
         this.lastKey += 1;
         this.levels[levelIndex].nodes.push(
           editableNode({ key: `n${this.lastKey}`, name: `审批节点${this.lastKey}` }),
         );
       },
-      removeNode(levelIndex, nodeIndex) {
-        this.levels[levelIndex].nodes.splice(nodeIndex, 1);
+      addNode() {
+        this.appendNode(this.li);
+      },
+      // The methods below run inside x-for="(node, ni) in level.nodes".
+      severalNodes() {
+        return this.level.nodes.length > 1;
+      },
+      firstNode() {
+        return this.ni === 0;
+      },
+      lastNode() {
+        return this.ni === this.level.nodes.length - 1;
+      },
+      removeNode() {
+        this.level.nodes.splice(this.ni, 1);
+      },
+      moveNodeUp() {
+        this.moveNode(this.li, this.ni, -1);
+      },
+      moveNodeDown() {
+        this.moveNode(this.li, this.ni, 1);
       },
       moveNode(levelIndex, nodeIndex, step) {
         const nodes = this.levels[levelIndex].nodes;
@@ -149,47 +218,69 @@
         const [node] = nodes.splice(nodeIndex, 1);
         nodes.splice(target, 0, node);
       },
-      uses(node, field) {
-        const fields = KIND_FIELDS[node.assignee.kind];
-        return Boolean(fields) && [...fields.required, ...fields.optional].includes(field);
+      nameClass() {
+        return { "is-invalid": !this.node.name.trim() };
+      },
+      // The assignee field a part of the node's form is about: data-assignee-field on it or above.
+      assigneeField() {
+        return this.$el.closest("[data-assignee-field]").dataset.assigneeField;
+      },
+      usesField() {
+        const fields = KIND_FIELDS[this.node.assignee.kind];
+        return Boolean(fields) && [...fields.required, ...fields.optional].includes(this.assigneeField());
       },
       required(node, field) {
         const fields = KIND_FIELDS[node.assignee.kind];
         return Boolean(fields) && fields.required.includes(field);
       },
-      missing(node, field) {
-        if (!this.required(node, field)) return false;
-        const value = node.assignee[field];
-        return Array.isArray(value) ? value.length === 0 : !value;
+      missingClass() {
+        const field = this.assigneeField();
+        if (!this.required(this.node, field)) return { "is-invalid": false };
+        const value = this.node.assignee[field];
+        return { "is-invalid": Array.isArray(value) ? value.length === 0 : !value };
       },
-      departmentLabel(node) {
-        return DEPARTMENT_LABELS[node.assignee.kind] || "部门";
+      departmentLabel() {
+        return DEPARTMENT_LABELS[this.node.assignee.kind] || "部门";
       },
-      roleLabel(node) {
-        return ROLE_LABELS[node.assignee.kind] || "角色";
+      departmentPlaceholder() {
+        return this.required(this.node, "department_id") ? "请选择部门" : "不限";
       },
-      limitMax(node) {
-        return this.choices.max_limit[node.limit.unit];
+      roleLabel() {
+        return ROLE_LABELS[this.node.assignee.kind] || "角色";
       },
-      badLimit(node) {
-        const value = Number(node.limit.value);
-        return !Number.isInteger(value) || value < 1 || value > this.limitMax(node);
+      limitMax() {
+        return this.choices.max_limit[this.node.limit.unit];
       },
-      staff(node) {
-        const text = (this.userFilter[node.key] || "").trim();
-        const chosen = new Set(node.assignee.user_ids);
+      limitClass() {
+        const value = Number(this.node.limit.value);
+        return { "is-invalid": !Number.isInteger(value) || value < 1 || value > this.limitMax() };
+      },
+      staff() {
+        const text = this.node.userFilter.trim();
+        const chosen = new Set(this.node.assignee.user_ids);
         return this.choices.users.filter(
           (u) => chosen.has(u.id) || !text || u.name.includes(text) || u.department.includes(text),
         );
       },
-      toggleUser(node, id, on) {
-        const ids = node.assignee.user_ids.filter((value) => value !== id);
-        if (on) ids.push(id);
+      // Inside x-for="person in staff".
+      personChosen() {
+        return this.node.assignee.user_ids.includes(this.person.id);
+      },
+      toggleUser(event) {
+        const { node, person } = this;
+        const ids = node.assignee.user_ids.filter((value) => value !== person.id);
+        if (event.target.checked) ids.push(person.id);
         node.assignee.user_ids = ids;
       },
-      clearCondition(node) {
-        node.condition = "";
-        node.showCondition = false;
+      conditionHidden() {
+        return !this.node.showCondition;
+      },
+      openCondition() {
+        this.node.showCondition = true;
+      },
+      clearCondition() {
+        this.node.condition = "";
+        this.node.showCondition = false;
       },
 
       // ----------------------------------------------------------------- preview

@@ -28,6 +28,27 @@ class Response:
         return json.loads(self.body)
 
 
+# A keep-alive connection the server closed while idle (gunicorn's keep-alive is 2 s, and a
+# slow step elsewhere can leave a client idle that long): a browser sends a GET again.
+STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
+def exchange(
+    conn: http.client.HTTPConnection, method: str, path: str, body: bytes, headers: dict[str, str]
+) -> http.client.HTTPResponse:
+    """One request on a keep-alive connection; a GET that met a stale connection is retried
+    once on a new one (never a POST: the server may have acted on it)."""
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        return conn.getresponse()
+    except STALE_CONNECTION:
+        if method not in {"GET", "HEAD"}:
+            raise
+        conn.close()
+        conn.request(method, path, body=body, headers=headers)
+        return conn.getresponse()
+
+
 class _Client:
     def __init__(self, token: str) -> None:
         self._auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -70,8 +91,7 @@ class ApiClient(_Client):
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Response:
-        self._conn.request(method, path, body=body, headers={**self._auth, **(headers or {})})
-        response = self._conn.getresponse()
+        response = exchange(self._conn, method, path, body, {**self._auth, **(headers or {})})
         return Response(response.status, response.read(), dict(response.getheaders()))
 
 
@@ -126,8 +146,7 @@ class SessionClient:
     ) -> Response:
         cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         sent = {**({"Cookie": cookie} if cookie else {}), **(headers or {})}
-        self._conn.request(method, path, body=body, headers=sent)
-        response = self._conn.getresponse()
+        response = exchange(self._conn, method, path, body, sent)
         for header in response.msg.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value

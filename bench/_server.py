@@ -21,7 +21,7 @@ from pathlib import Path
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
 SERVER_ENV = {"DJANGO_SETTINGS_MODULE": "bench._server_settings", "PYTHONPATH": str(REPO)}
-READY_TIMEOUT_S = 30
+READY_TIMEOUT_S = 120  # a busy machine (CI beside other work) can take long to start four workers
 STOP_TIMEOUT_S = 30
 
 
@@ -47,7 +47,7 @@ def _command(port: int, workers: int, threads: int) -> list[str]:
 
 
 def _healthy(port: int) -> bool:
-    conn = http.client.HTTPConnection(HOST, port, timeout=2)
+    conn = http.client.HTTPConnection(HOST, port, timeout=5)
     try:
         conn.request("GET", "/healthz")
         return conn.getresponse().status == 200

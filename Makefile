@@ -7,8 +7,8 @@ ASSETS := node_modules/.installed
 
 .PHONY: demo test e2e lint format bench clean
 
-demo: $(STAMP) $(ASSETS)  ## install everything, load demo data, serve on http://127.0.0.1:8000
-	$(BIN)/policywindow demo
+demo: $(STAMP) $(ASSETS)  ## install everything (PDF fonts too), load demo data, serve on http://127.0.0.1:8000
+	$(BIN)/policywindow demo $(DEMO_ARGS)
 
 test: $(STAMP) $(ASSETS)  ## the whole suite; SQLite by default, PostgreSQL when DATABASE_URL is set
 	$(BIN)/ruff check src tests bench

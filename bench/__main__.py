@@ -56,6 +56,7 @@ STEPS = (
     Step("matching", "matching", (), ("--enterprises", "2000", "--rules", "20")),
     Step("dashboard", "dashboard", (), ("--apps", "20000", "--samples", "5")),
     Step("spreadsheet_bomb", "spreadsheet_bomb", (), ("--unpacked-mb", "32", "--repeat", "3")),
+    Step("demo_loading", "demo_loading"),
     Step("deadline_day", "deadline_day", (), ("--run-time", "30", *SMALL_LOAD)),
     Step(
         "deadline_day_crash",

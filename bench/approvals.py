@@ -18,6 +18,9 @@
    their SQL statements counted and the task queries run under ``EXPLAIN (ANALYZE, BUFFERS)``.
 3. **Ceilings** (issue 8): the same server set-up answering a fixed JSON body and doing one
    INSERT in a transaction (``_ceiling``); decisions and reads are given as ratios to them.
+4. **An authenticated trivial GET** (issue 16): ``GET /api/v1/me`` with an approver's token,
+   the server's CPU per request against the fixed-JSON ceiling's, measured in alternating
+   rounds on the same server (what knowing who asks costs: the token rule, the identity).
 
 Afterwards the database is checked: every acknowledged decision stored exactly once with its
 opinion, every case through both levels with each level entered once, one timeline line,
@@ -40,6 +43,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +62,9 @@ CONFLICT_CHECKS = 4
 RACE_CASES = 4
 INSTRUMENTED_RUNS = 5
 CEILING_REQUESTS = {"json": 600, "insert": 300}
+TRIVIAL_GET = "/api/v1/me"
+TRIVIAL_REQUESTS = 1000  # per round: CPU is read in clock ticks (10 ms)
+TRIVIAL_ROUNDS = 3
 READER_PASSWORD = "Bench-审批-2026!"  # noqa: S105 - a throw-away account of the bench database
 WAIT_COLUMNS = ["audit chain head", "application row", "enterprise row", IN_TRANSACTION]
 
@@ -107,14 +114,32 @@ class Ceiling:
     wall: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    cpu: float = 0.0  # CPU seconds of the server (gunicorn master + workers) during the run
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per answered request, ms."""
+        return self.cpu / len(self.latencies) * 1000 if self.latencies else float("nan")
 
-def hammer(port: int, method: str, path: str, clients: int, total: int, name: str) -> Ceiling:
-    """``clients`` keep-alive clients send ``total`` requests between them, as fast as answered."""
+
+def hammer(
+    port: int,
+    method: str,
+    path: str,
+    clients: int,
+    total: int,
+    name: str,
+    *,
+    token: str | None = None,
+    cpu: Callable[[], float] | None = None,
+) -> Ceiling:
+    """``clients`` keep-alive clients send ``total`` requests between them, as fast as answered
+    (with ``token``, as its owner); with ``cpu`` (the server's CPU seconds so far), also the
+    server's CPU they took."""
     result = Ceiling(name, clients)
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
@@ -122,7 +147,7 @@ def hammer(port: int, method: str, path: str, clients: int, total: int, name: st
     expected = 201 if method == "POST" else 200
 
     def client() -> None:
-        conn = ApiClient(port, "none")
+        conn = ApiClient(port, token or "none")
         start.wait()
         try:
             for _ in range(per_client):
@@ -140,12 +165,44 @@ def hammer(port: int, method: str, path: str, clients: int, total: int, name: st
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
+    cpu_before = cpu() if cpu else 0.0
     start.wait()
     began = time.perf_counter()
     for thread in threads:
         thread.join()
     result.wall = time.perf_counter() - began
+    result.cpu = cpu() - cpu_before if cpu else 0.0
     return result
+
+
+@dataclass
+class TrivialGet:
+    """One level of the authenticated trivial GET: its rounds and the fixed-JSON rounds
+    measured between them."""
+
+    clients: int
+    gets: list[Ceiling] = field(default_factory=list)
+    ceilings: list[Ceiling] = field(default_factory=list)
+    sql: str = "–"
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.median(c.cpu_ms for c in self.gets)
+
+    @property
+    def ceiling_cpu_ms(self) -> float:
+        return statistics.median(c.cpu_ms for c in self.ceilings)
+
+    @property
+    def cpu_ratio(self) -> float:
+        """The median of the rounds' ratios: each round against the ceiling run just before."""
+        return statistics.median(
+            g.cpu_ms / c.cpu_ms for g, c in zip(self.gets, self.ceilings, strict=True)
+        )
+
+    @property
+    def latencies(self) -> list[float]:
+        return [seconds for run in self.gets for seconds in run.latencies]
 
 
 # ---------------------------------------------------------------- what one run produced
@@ -158,6 +215,7 @@ class Results:
     untimed: list[_desk.Level] = field(default_factory=list)  # warm-ups, race, instrumented
     expected: dict[int, int] = field(default_factory=dict)  # id(level) -> decisions due
     ceilings: list[Ceiling] = field(default_factory=list)
+    trivial: list[TrivialGet] = field(default_factory=list)
     replay_problems: list[str] = field(default_factory=list)
     race_problems: list[str] = field(default_factory=list)
     instrumented_errors: list[str] = field(default_factory=list)
@@ -267,6 +325,47 @@ def _ceilings(args, results: Results, port: int) -> None:
                 f"errors {len(run.errors)}",
                 flush=True,
             )
+
+
+def _trivial_gets(args, results: Results, port: int, cpu: Callable[[], float], token: str) -> None:
+    """``GET /api/v1/me`` with a token against the fixed-JSON ceiling, CPU per request: rounds
+    of each in turn, so a busy moment of the machine weighs on both alike."""
+    from . import _ceiling
+    from ._sql import HEADER
+
+    probe = ApiClient(port, token)
+    try:
+        # The fewest over many requests: a request on a connection that has not prepared the
+        # identity statement yet (one per worker thread) runs one statement more.
+        counts = [probe.request("GET", TRIVIAL_GET).headers.get(HEADER) for _ in range(50)]
+    finally:
+        probe.close()
+    sql = str(min(int(n) for n in counts if n)) if any(counts) else "–"
+    for clients in args.levels:
+        level = TrivialGet(clients, sql=sql)
+        for _ in range(TRIVIAL_ROUNDS):
+            level.ceilings.append(
+                hammer(port, "GET", _ceiling.JSON_PATH, clients, TRIVIAL_REQUESTS, "json", cpu=cpu)
+            )
+            level.gets.append(
+                hammer(
+                    port,
+                    "GET",
+                    TRIVIAL_GET,
+                    clients,
+                    TRIVIAL_REQUESTS,
+                    "trivial GET",
+                    token=token,
+                    cpu=cpu,
+                )
+            )
+        results.trivial.append(level)
+        print(
+            f"  authenticated GET C={clients:<2} {level.cpu_ms:.2f} ms CPU per request, "
+            f"{level.cpu_ratio:.2f}× the fixed-JSON ceiling's ({level.ceiling_cpu_ms:.2f} ms), "
+            f"{sql} SQL",
+            flush=True,
+        )
 
 
 def _instrumented(results: Results, supply: CaseSupply, approver: Any) -> None:
@@ -491,7 +590,8 @@ def verify(results: Results, desk: list) -> list[tuple[str, bool]]:
 def checks_of(results: Results, desk: list) -> list[tuple[str, bool]]:
     errors = results.errors
     read_problems = [p for item in results.reads for p in item.problems]
-    ceiling_errors = [e for c in results.ceilings for e in c.errors]
+    runs = [*results.ceilings, *(c for t in results.trivial for c in t.gets + t.ceilings)]
+    ceiling_errors = [e for c in runs for e in c.errors]
     found = [
         *verify(results, desk),
         (f"errors: {len(errors)} in {len(results.decided) + len(errors)} decisions", not errors),
@@ -505,7 +605,11 @@ def checks_of(results: Results, desk: list) -> list[tuple[str, bool]]:
             f"({2 * RACE_CASES} tasks)",
             not results.race_problems,
         ),
-        (f"ceilings answered every request ({len(ceiling_errors)} errors)", not ceiling_errors),
+        (
+            f"ceilings and the authenticated GET answered every request "
+            f"({len(ceiling_errors)} errors)",
+            not ceiling_errors,
+        ),
     ]
     if results.loaded is not None:
         found += results.bulk_checks
@@ -584,6 +688,22 @@ def _ceiling_rows(results: Results, levels: list[int]) -> list[list[object]]:
         )
         rows.append(row)
     return rows
+
+
+def _trivial_rows(results: Results) -> list[list[object]]:
+    return [
+        [
+            level.clients,
+            f"{statistics.median(run.rate for run in level.gets):.0f}",
+            ms(percentile(level.latencies, 50)),
+            ms(percentile(level.latencies, 95)),
+            f"{level.cpu_ms:.2f}",
+            f"{level.ceiling_cpu_ms:.2f}",
+            f"**{level.cpu_ratio:.2f}×**",
+            level.sql,
+        ]
+        for level in results.trivial
+    ]
 
 
 def _read_rows(results: Results) -> list[list[object]]:
@@ -746,6 +866,25 @@ def report(facts: list, setup: str, results: Results, checks: list, levels: list
                 _ceiling_rows(results, levels),
             ),
             "",
+            f"### An authenticated trivial GET against the fixed-JSON ceiling (server CPU per "
+            f"request; median of {TRIVIAL_ROUNDS} alternating rounds of {TRIVIAL_REQUESTS:,})",
+            f"`GET {TRIVIAL_GET}` with an approver's access token: the token rule, the cached "
+            "identity and the answer. SQL counted by the server (`X-Bench-SQL`) on a warm request.",
+            "",
+            table(
+                [
+                    "C",
+                    "GET /s",
+                    "p50",
+                    "p95",
+                    "CPU ms / GET",
+                    "CPU ms / fixed JSON",
+                    "GET ÷ fixed JSON",
+                    "SQL statements",
+                ],
+                _trivial_rows(results),
+            ),
+            "",
             *_bulk_section(results),
             "### Checks",
             *[f"- [{'x' if ok else ' '}] {name}" for name, ok in checks],
@@ -793,7 +932,11 @@ def _http(
     args, results: Results, supply: CaseSupply, desk: list, url: str, log: Path, readers
 ) -> None:
     with serve(workers=args.workers, threads=args.threads, log_path=log) as server:
-        level = {"port": server.port, "cpu": lambda: tree_cpu(server.pid), "database_url": url}
+
+        def cpu() -> float:
+            return tree_cpu(server.pid)
+
+        level = {"port": server.port, "cpu": cpu, "database_url": url}
         _levels(args, results, supply, desk, "HTTP", **level)
         _replays(server.port, results, desk)
         _race(server.port, results, supply, desk[0])
@@ -804,6 +947,7 @@ def _http(
                 results.reads += _reads.over_http(server.port, reader, chosen, args.samples, 3)
             print(f"  {len(results.reads)} reads measured", flush=True)
         _ceilings(args, results, server.port)
+        _trivial_gets(args, results, server.port, cpu, desk[0].token)
 
 
 def _benchmark(args: argparse.Namespace, data_dir: Path, url: str) -> int:
@@ -890,6 +1034,19 @@ def summary(results: Results, ok: bool, facts: list[tuple[str, str]]) -> Summary
             f"{decision_sql} per decision",
         )
         for level in results.http
+    ]
+    headlines += [
+        Headline(
+            f"An authenticated trivial API GET (GET {TRIVIAL_GET}, token), "
+            f"{plural(level.clients, 'client')}: {level.cpu_ms:.2f} ms server CPU per request, "
+            f"{level.cpu_ratio:.2f}× the fixed-JSON ceiling's",
+            LATENCY,
+            level.clients,
+            p50_ms=percentile(level.latencies, 50) * 1000,
+            p95_ms=percentile(level.latencies, 95) * 1000,
+            sql=level.sql,
+        )
+        for level in results.trivial
     ]
     headlines += [
         Headline(

@@ -95,6 +95,17 @@ def enterprise_user(make_user) -> User:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # Cached identities are keyed by user id; a rolled-back test can hand the next one its ids.
+    from django.core.cache import cache
+
+    from policywindow.system import identity
+
+    cache.clear()
+    identity.clear_process_copies()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's production work factor makes every test login cost ~0.3 s; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

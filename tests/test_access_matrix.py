@@ -25,6 +25,7 @@ PUBLIC, AUTH = "public", "authenticated"
 # url name -> "public" | "authenticated" | a permission code
 EXPECTED: dict[str, str] = {
     "healthz": PUBLIC,
+    "favicon": PUBLIC,
     "set_language": PUBLIC,
     "system:login": PUBLIC,
     "system:login_totp": PUBLIC,
@@ -63,6 +64,11 @@ EXPECTED: dict[str, str] = {
     "system:param_update": "system:param:list",
     "system:calendar": "system:calendar:list",
     "system:calendar_import": "system:calendar:seed",
+    "system:calendar_year": "system:calendar:seed",
+    "system:calendar_year_notice": "system:calendar:seed",
+    "system:calendar_year_table": "system:calendar:seed",
+    "system:calendar_year_confirm": "system:calendar:seed",
+    "system:calendar_year_template": "system:calendar:seed",
     "system:calendar_day_update": "system:calendar:update",
     "system:role_list": "system:role:list",
     "system:role_create": "system:role:create",
@@ -77,6 +83,7 @@ EXPECTED: dict[str, str] = {
     "system:operlog_list": "audit:operlog:list",
     "system:operlog_detail": "audit:operlog:list",
     "system:operlog_verify": "audit:operlog:verify",
+    "system:operlog_export": "audit:operlog:export",
     "system:loginlog_list": "audit:loginlog:list",
     # 双人审批: every 三员 reaches it; who may file, approve or withdraw is decided inside.
     "system:admin_request_list": "admin:request:list",
@@ -92,6 +99,7 @@ EXPECTED: dict[str, str] = {
     "enterprises:enterprise_member_remove": "enterprise:enterprise:member",
     "enterprises:enterprise_import": "enterprise:enterprise:import",
     "enterprises:enterprise_import_template": "enterprise:enterprise:import",
+    "enterprises:enterprise_export": "enterprise:enterprise:export",
     "enterprises:my_enterprise": "portal:enterprise:view",
     "enterprises:my_enterprise_update": "portal:enterprise:update",
     "applications:intake_queue": "window:intake:list",
@@ -102,6 +110,7 @@ EXPECTED: dict[str, str] = {
     "applications:intake_document": "window:intake:list",
     "applications:case_list": "window:case:list",
     "applications:case_detail": "window:case:list",
+    "applications:case_export": "window:case:export",
     "applications:my_detail": "portal:application:list",
     "applications:public_status": PUBLIC,
     "applications:rule_catalog": "portal:apply:create",

@@ -1,6 +1,6 @@
 """The ``policywindow`` console script.
 
-policywindow demo          migrate, load demo data, print accounts, serve
+policywindow demo          check the port, migrate, load demo data, print accounts, serve with the worker
 policywindow serve         production WSGI server (gunicorn) on 127.0.0.1:8000
 policywindow worker        background task worker (Django Tasks, database backend)
 policywindow migrate       apply database migrations

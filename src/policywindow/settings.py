@@ -117,6 +117,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "policywindow.core.middleware.RejectUnsafeInputMiddleware",
+    "policywindow.core.middleware.DomainErrorPageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "policywindow.system.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -179,12 +180,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "policywindow.system.passwords.CommonPasswordValidator"},
 ]
 
+# The cache holds signed-in users' identities (system/identity.py): a Redis that does not answer
+# must cost a request half a second, not hang it; in memory, room for every active user.
 if REDIS_URL := os.environ.get("REDIS_URL"):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_NAME = "pw_session"
@@ -214,6 +226,17 @@ STATICFILES_DIRS = [
     ("vendor/alpinejs", NODE_MODULES / "@alpinejs" / "csp" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
+# The CJK fonts every PDF is rendered with (core/pdf_render.py): shipped through npm (SIL OFL),
+# regular and bold; the system's fontconfig file is kept for everything else.
+_FONTS = NODE_MODULES / "@expo-google-fonts"
+POLICYWINDOW_PDF_FONT_DIRS = [
+    _FONTS / family / weight
+    for family in ("noto-sans-sc", "noto-serif-sc")
+    for weight in ("400Regular", "700Bold")
+]
+POLICYWINDOW_PDF_SYSTEM_FONTCONFIG = os.environ.get(
+    "POLICYWINDOW_SYSTEM_FONTCONFIG", "/etc/fonts/fonts.conf"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

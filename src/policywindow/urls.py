@@ -1,11 +1,12 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from policywindow.core.views import healthz
+from policywindow.core.views import favicon, healthz
 from policywindow.system.access import public
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/v1/", include("policywindow.api.urls")),
     path("", include("policywindow.policies.urls")),

@@ -105,10 +105,17 @@ def test_create_user_refuses_unknown_department_and_posts(sysadmin, login):
 
 def test_working_days(sysadmin, login):
     response = login(sysadmin).get("/api/v1/calendar/working-days?start=2026-09-25&days=5")
-    assert response.json() == {"start": "2026-09-25", "days": 5, "due_date": "2026-10-09"}
+    assert response.json() == {
+        "start": "2026-09-25",
+        "days": 5,
+        "due_date": "2026-10-09",
+        "due_provisional": False,
+    }
 
 
-def test_working_days_outside_the_table(enterprise_user, login):
+def test_working_days_past_the_table_are_provisional(enterprise_user, login):
+    # 2040 is not loaded: Monday 2040-01-02 counts as working by the weekend alone.
     response = login(enterprise_user).get("/api/v1/calendar/working-days?start=2040-01-01&days=1")
-    assert response.status_code == 400
-    assert response.json()["code"] == "calendar_not_covered"
+    assert response.status_code == 200
+    assert response.json()["due_date"] == "2040-01-02"
+    assert response.json()["due_provisional"] is True

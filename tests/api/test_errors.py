@@ -7,8 +7,6 @@ import logging
 import pytest
 from django.test import Client
 
-from policywindow.core.models import CalendarDay
-
 pytestmark = pytest.mark.django_db
 
 
@@ -48,11 +46,20 @@ def test_body_that_is_not_json(sysadmin, login):
 
 
 def test_domain_error_keeps_its_code_and_details(sysadmin, login):
-    CalendarDay.objects.filter(date__year=2026, date__month=12).delete()
-    response = login(sysadmin).get("/api/v1/calendar/working-days?start=2026-11-27&days=5")
-    body = assert_error(response, 400, "calendar_not_covered")
-    assert body["details"] == {"date": "2026-12-01"}
-    assert "节假日表未覆盖日期 2026-12-01" in body["message"]
+    client = login(sysadmin)
+    user = {
+        "username": "sunqi",
+        "real_name": "孙七",
+        "password": "Strong#Pass2026",
+        "department": sysadmin.department_id,
+    }
+    key = {"HTTP_IDEMPOTENCY_KEY": "k-domain-error"}
+    client.post("/api/v1/users", user, content_type="application/json", **key)
+    response = client.post(
+        "/api/v1/users", {**user, "real_name": "孙八"}, content_type="application/json", **key
+    )
+    body = assert_error(response, 409, "idempotency_key_reused")
+    assert body["details"] == {"Idempotency-Key": "k-domain-error"}
 
 
 def test_service_validation_failure_maps_to_fields(sysadmin, login):

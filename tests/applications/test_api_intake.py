@@ -3,6 +3,8 @@ stale revision, an enterprise never reads another enterprise's timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -10,6 +12,7 @@ from django.utils import timezone
 from policywindow.applications import selectors
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.models import SupplementNotice
+from policywindow.core.models import CalendarDay
 
 from .test_intake_factories import (
     all_complete,
@@ -65,6 +68,22 @@ def test_accept(monkeypatch, api, case):
     body = response.json()
     assert (body["status"], body["status_label"], body["revision"]) == (S.IN_REVIEW, "审核中", 1)
     assert body["due_at"].startswith("2026-11-28T00:00:00")
+    assert body["due_provisional"] is False
+
+
+def test_accept_into_an_unloaded_month_gives_a_provisional_deadline(monkeypatch, api, case):
+    CalendarDay.objects.filter(date__gte=dt.date(2026, 11, 23)).delete()  # as if not loaded
+    monkeypatch.setattr(timezone, "now", lambda: shanghai(2026, 11, 20, 10, 0))
+    body = _post(
+        api,
+        f"/api/v1/applications/{case.pk}/accept",
+        {"checklist": all_complete(case), "note": "齐全", "expected_revision": 0},
+    ).json()
+    assert body["due_at"].startswith("2026-11-28") and body["due_provisional"] is True
+    public = Client().get(
+        "/api/v1/status", {"number": case.number, "credit_code": case.enterprise.credit_code}
+    )
+    assert public.json()["due_provisional"] is True
 
 
 def test_accept_with_a_missing_item_names_it(api, case):
@@ -194,6 +213,7 @@ def test_public_status_by_number_and_credit_code(case):
         "submitted_on": timezone.localdate(case.submitted_at).isoformat(),
         "accepted_on": None,
         "due_on": None,
+        "due_provisional": False,
     }
     wrong = client.get("/api/v1/status", {"number": case.number, "credit_code": "9" * 18})
     assert wrong.status_code == 404

@@ -62,10 +62,14 @@ def test_holidays_do_not_count(reviewing):
     assert mark == selectors.DeadlineMark("due_soon", "剩余 1 个工作日")
 
 
-def test_no_guess_outside_the_holiday_table(reviewing):
+def test_outside_the_holiday_table_the_mark_is_provisional(reviewing):
+    # A date the table lacks counts by the weekend; the mark says it is a provisional count.
     case = reviewing(dt.date(2026, 11, 27))
     CalendarDay.objects.filter(date=dt.date(2026, 11, 27)).delete()
-    assert selectors.deadline_marks([case], _at(2026, 11, 26)) == {}
+    mark = selectors.deadline_marks([case], _at(2026, 11, 26))[case.pk]
+    assert mark == selectors.DeadlineMark("due_soon", "剩余 1 个工作日", provisional=True)
+    inside = reviewing(dt.date(2026, 11, 26))
+    assert selectors.deadline_marks([inside], _at(2026, 11, 26))[inside.pk].provisional is False
 
 
 def test_only_cases_under_review_are_marked(reviewing):

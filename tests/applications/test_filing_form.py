@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -205,6 +207,21 @@ def test_size_and_count_limits(department):
 
 def test_a_required_file_item_needs_a_file(department):
     assert _file_errors(_file_rule(department)) == ["请上传营业执照"]
+
+
+def test_a_file_input_offers_a_phone_its_camera_and_its_files(department):
+    """``accept`` names every extension and MIME type (image types make a phone offer its
+    camera beside its files); ``capture`` would force the camera; one file, one pick."""
+    version = _file_rule(department, allowed_types=["pdf", "jpg", "png"])
+    html = str(filing.build_form(version, {}, {})["license"])
+    accept = re.search(r'accept="([^"]*)"', html).group(1).split(",")
+    assert accept == [".pdf", "application/pdf", ".jpg", ".jpeg", "image/jpeg", ".png", "image/png"]
+    assert "capture" not in html and "multiple" not in html
+    several = filing.build_form(_file_rule(department, max_files=3), {}, {})["license"]
+    assert " multiple" in str(several)
+    assert _file_errors(version, upload("1.pdf"), upload("2.pdf")) == [
+        "营业执照最多 1 个文件，当前选择了 2 个"
+    ]
 
 
 # ---------------------------------------------------------------- pre-fill and reuse

@@ -14,6 +14,7 @@ from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.services import intake
 from policywindow.core.errors import Conflict
 from policywindow.core.models import AuditEvent
+from tests.waiting import join_all
 
 from .test_intake_factories import all_complete, make_case, make_enterprise, make_version
 
@@ -58,8 +59,7 @@ def test_concurrent_accepts_serialise_on_the_case_row(monkeypatch, department, m
     threads = [threading.Thread(target=attempt, args=(clerk,)) for clerk in clerks]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    join_all(threads)
 
     assert sorted(outcomes) == ["accepted"] + ["该申报已被他人处理，请刷新页面后查看最新状态"] * (
         CLERKS - 1

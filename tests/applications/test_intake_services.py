@@ -12,9 +12,9 @@ from policywindow.applications import selectors
 from policywindow.applications.models import ApplicationEvent, SupplementNotice
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.services import intake
-from policywindow.core import audit
-from policywindow.core.errors import CalendarNotCovered, Conflict, ValidationFailed
-from policywindow.core.models import AuditEvent
+from policywindow.core import audit, calendar, deadlines
+from policywindow.core.errors import Conflict, ValidationFailed
+from policywindow.core.models import AuditEvent, ProvisionalDeadline
 
 from .test_intake_factories import (
     all_complete,
@@ -87,21 +87,17 @@ def test_review_days_come_from_the_rule_version(monkeypatch, clerk, department, 
     assert selectors.due_date(accepted) == dt.date(2026, 12, 4)
 
 
-def test_deadline_outside_the_holiday_table_is_a_clear_error_and_changes_nothing(
-    monkeypatch, clerk, case
-):
+def test_a_deadline_past_the_holiday_table_is_provisional_and_remembered(monkeypatch, clerk, case):
+    # 2027 is not loaded: the case is accepted all the same, due by the weekend alone.
     at(monkeypatch, shanghai(2026, 12, 28, 10, 0))
-    with pytest.raises(CalendarNotCovered, match="节假日表未覆盖日期 2027-01-01"):
-        intake.accept(clerk, case, all_complete(case), expected_revision=0)
-    case.refresh_from_db()
-    assert (case.status, case.revision, case.accepted_at, case.due_at) == (
-        S.SUBMITTED,
-        0,
-        None,
-        None,
-    )
-    assert not ApplicationEvent.objects.filter(application=case, action="accept").exists()
-    assert not AuditEvent.objects.filter(action="application.accept").exists()
+    accepted = intake.accept(clerk, case, all_complete(case), expected_revision=0)
+    days = accepted.rule_version.review_days
+    assert accepted.status == S.IN_REVIEW
+    assert accepted.due_at == calendar.deadline(shanghai(2026, 12, 28, 10, 0), days).due_at
+    assert selectors.due_date(accepted).year == 2027
+    assert deadlines.is_provisional(accepted.due_at)
+    row = ProvisionalDeadline.objects.get(target="applications.application.due_at")
+    assert (row.object_id, row.days, row.due_at) == (case.pk, days, accepted.due_at)
 
 
 def test_accept_needs_every_item_checked_complete(clerk, case):

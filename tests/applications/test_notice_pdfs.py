@@ -239,7 +239,8 @@ def test_without_a_configured_site_the_request_gives_the_host(settings, clock, p
 def test_every_notice_is_drawn_in_the_embedded_cjk_font_and_renders(
     clock, people, department, make_user, tmp_path
 ):
-    """One page each, every font embedded and the Chinese in Noto Sans CJK (no blank boxes)."""
+    """One page each, every font embedded and the Chinese in the shipped Noto Sans SC (npm,
+    core/pdf_render.py; no blank boxes)."""
     clock(2026, 11, 20, 10, 30)
     version = make_version(department, title="研发费用后补助（版式）")
 
@@ -256,7 +257,7 @@ def test_every_notice_is_drawn_in_the_embedded_cjk_font_and_renders(
     for case, kind in ((accepted, K.ACCEPTANCE), (fix, K.SUPPLEMENT), (refused, K.REFUSAL)):
         data = issued(case, kind)
         fonts = fonts_of(data)
-        assert fonts and all("Noto-Sans-CJK-SC" in font for font in fonts), (kind, fonts)
+        assert fonts and all("Noto-Sans-SC" in font for font in fonts), (kind, fonts)
         assert len(PdfReader(io.BytesIO(data)).pages) == 1, kind
         source = tmp_path / f"{kind}.pdf"
         source.write_bytes(data)

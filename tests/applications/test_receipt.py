@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from policywindow.applications.receipt import render_receipt, status_url
 from policywindow.applications.services import filing
 from policywindow.system.models import User
+from tests.pdf_fonts import _own_fontconfig, without_cjk_fonts  # noqa: F401
 
 from .test_filing_factories import (
     LICENSE,
@@ -87,3 +88,21 @@ def test_the_receipt_renders_to_an_image(submitted, tmp_path):
     )
     pages = sorted(tmp_path.glob("page*.png"))
     assert len(pages) == 1 and pages[0].stat().st_size > 10_000
+
+
+def test_without_cjk_fonts_the_receipt_page_says_so_and_serves_no_pdf(
+    submitted,
+    without_cjk_fonts,  # noqa: F811
+    login,
+    caplog,
+):
+    """A machine without fonts-noto-cjk where ``npm ci`` never ran: no receipt of empty boxes;
+    the page and the log say which characters lack a font and what to install."""
+    page = login(submitted.applicant).get(f"/applications/{submitted.pk}/receipt/")
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+    text = page.content.decode()
+    assert f"申报回执 {submitted.number} 未生成" in text and "npm ci" in text
+    assert "系统内部错误" not in text
+    assert any(
+        r.levelname == "ERROR" and submitted.number in r.getMessage() for r in caplog.records
+    )

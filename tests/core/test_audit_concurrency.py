@@ -11,12 +11,13 @@ from django.db import connection, transaction
 
 from policywindow.core import audit
 from policywindow.core.models import AuditEvent
+from tests.waiting import HANG_GUARD_S
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL sessions"),
 ]
-WAIT_S = 30
+WAIT_S = HANG_GUARD_S  # waits for events and threads; no speed expectation
 
 
 def _in_thread(target, *args) -> threading.Thread:

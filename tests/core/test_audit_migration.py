@@ -19,6 +19,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.waiting import HANG_GUARD_S
+
 old_chain = importlib.import_module("policywindow.core.migrations.0006_keyed_audit_chain")
 BEFORE = "0005_ratecounter"
 
@@ -31,7 +33,7 @@ def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
         check=False,
     )
 

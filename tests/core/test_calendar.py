@@ -3,7 +3,6 @@ import datetime as dt
 import pytest
 
 from policywindow.core import calendar
-from policywindow.core.errors import CalendarNotCovered
 from policywindow.core.models import CalendarDay
 
 pytestmark = pytest.mark.django_db
@@ -40,17 +39,44 @@ def test_deadline_is_end_of_day_in_shanghai():
     assert due == dt.datetime(2026, 11, 28, 0, 0, tzinfo=calendar.SHANGHAI)
 
 
-def test_dates_outside_the_table_are_a_clear_error():
-    with pytest.raises(CalendarNotCovered, match="节假日表未覆盖日期 2027-01-01"):
-        calendar.is_working_day(dt.date(2027, 1, 1))
-    with pytest.raises(CalendarNotCovered):
-        calendar.add_working_days(dt.date(2026, 12, 28), 10)
+def test_dates_past_the_table_count_by_weekends_and_are_provisional():
+    # 2027 is not loaded: Friday 2027-01-01 counts as a working day (a guess the deadline says).
+    assert calendar.loaded_until() == dt.date(2026, 12, 31)
+    assert calendar.is_working_day(dt.date(2027, 1, 1)) is True
+    assert calendar.is_working_day(dt.date(2027, 1, 2)) is False
+    start = dt.datetime(2026, 12, 28, 10, 0, tzinfo=calendar.SHANGHAI)
+    due = calendar.deadline(start, 10)
+    # 12/29, 12/30, 12/31 from the table, then 1/1, 1/4–1/8 and 1/11 by the weekend alone.
+    assert (due.last_day, due.provisional) == (dt.date(2027, 1, 11), True)
+    assert calendar.is_provisional(due.due_at, calendar.loaded_until())
+    inside = calendar.deadline(start, 3)
+    assert (inside.last_day, inside.provisional) == (dt.date(2026, 12, 31), False)
+    assert not calendar.is_provisional(inside.due_at, calendar.loaded_until())
 
 
-def test_a_gap_in_the_table_is_refused_not_guessed():
+def test_working_days_between_counts_unloaded_dates_by_weekend():
+    assert calendar.working_days_between(dt.date(2026, 12, 30), dt.date(2027, 1, 4)) == 3
+
+
+def test_a_gap_in_the_table_is_counted_by_weekend_and_provisional():
     CalendarDay.objects.filter(date=dt.date(2026, 11, 24)).delete()
-    with pytest.raises(CalendarNotCovered, match="2026-11-24"):
-        calendar.add_working_days(dt.date(2026, 11, 20), 5)
+    day, provisional = calendar.nth_working_day(dt.date(2026, 11, 20), 5)
+    assert (day, provisional) == (dt.date(2026, 11, 27), True)
+    assert calendar.loaded_until() == dt.date(2026, 11, 23)
+    assert calendar.nth_working_day(dt.date(2026, 11, 20), 1) == (dt.date(2026, 11, 23), False)
+
+
+def test_an_empty_table_makes_every_deadline_provisional():
+    CalendarDay.objects.all().delete()
+    assert calendar.loaded_until() is None
+    assert calendar.nth_working_day(dt.date(2026, 10, 1), 2) == (dt.date(2026, 10, 5), True)
+    assert calendar.is_provisional(dt.date(2000, 1, 1), None)
+
+
+def test_working_days_before_cross_into_an_unloaded_year():
+    assert calendar.working_day_before(dt.date(2026, 10, 9), 2) == dt.date(2026, 9, 30)
+    assert calendar.working_day_before(dt.date(2027, 1, 5), 3) == dt.date(2026, 12, 31)
+    assert calendar.working_day_before(dt.date(2027, 1, 5), 0) == dt.date(2027, 1, 5)
 
 
 def test_administrator_edit_is_used():

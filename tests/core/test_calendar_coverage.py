@@ -22,7 +22,15 @@ def test_a_warning_names_the_last_day_and_the_year_to_enter():
     last = calendar.covered_range()[1]
     warning = calendar.coverage_warning(last - dt.timedelta(days=35))
     assert f"节假日表仅维护至 {last:%Y-%m-%d}（还剩 35 天）" in warning
-    assert f"补充 {last.year + 1} 年的放假安排" in warning
+    assert f"按年导入 {last.year + 1} 年的放假安排" in warning
+    assert "按周末推算并标注“暂定”" in warning
+
+
+def test_past_the_end_the_warning_says_deadlines_are_provisional():
+    last = calendar.covered_range()[1]
+    warning = calendar.coverage_warning(last + dt.timedelta(days=3))
+    assert f"节假日表仅维护至 {last:%Y-%m-%d}，此后的办理期限按周末推算并标注“暂定”" in warning
+    assert "导入后暂定期限自动重算" in warning
 
 
 def test_staff_see_it_on_the_workbench_enterprises_do_not(make_user, login, monkeypatch):

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+from tests.waiting import HANG_GUARD_S
+
 
 def _cli(*args: str, data_dir) -> subprocess.CompletedProcess:
     env = {**os.environ, "POLICYWINDOW_DATA_DIR": str(data_dir)}
@@ -13,7 +15,7 @@ def _cli(*args: str, data_dir) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
         check=False,
     )
 

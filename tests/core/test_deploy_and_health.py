@@ -9,6 +9,8 @@ import sys
 import pytest
 from django.test import Client
 
+from tests.waiting import HANG_GUARD_S
+
 PROBE = """
 import json
 from django.test import Client
@@ -24,7 +26,9 @@ print("RESULT" + json.dumps(out))
 """
 
 
-def _run(args: list[str], env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess:
+def _run(
+    args: list[str], env: dict[str, str], timeout: int = HANG_GUARD_S
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "policywindow.cli", *args],
         env={**os.environ, **env},

@@ -1,86 +1,26 @@
-"""Each headline figure of the data board, recounted here from the rows as its definition
-(dashboard/figures.py) words it, and shown on the page with that definition beside it."""
+"""Each headline figure of the data board, recounted from the rows as its definition
+(dashboard/figures.py) words it (recount.py), and shown on the page with that definition
+beside it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.core.money import percent_of
 from policywindow.dashboard import selectors
 from policywindow.dashboard.figures import FIGURES
-from policywindow.finance.models import Budget
 from policywindow.workflow.selectors import Period
 
 from .conftest import NOW
+from .recount import recount
 
 pytestmark = pytest.mark.django_db
 
 YEAR = Period(dt.date(2026, 1, 1), dt.date(2026, 11, 26))
-APPROVED = {
-    S.APPROVED,
-    S.IN_PUBLICITY,
-    S.PUBLICITY_PASSED,
-    S.OBJECTION,
-    S.IN_FINANCE,
-    S.DISBURSED,
-    S.ARCHIVED,
-}
-CLOSED = {S.REJECTED, S.NOT_ACCEPTED, S.WITHDRAWN}
-PAID = {S.DISBURSED, S.ARCHIVED}
-
-
-def _local(moment: dt.datetime | None) -> dt.date | None:
-    return timezone.localdate(moment) if moment else None
-
-
-def recount(period: Period, now: dt.datetime) -> dict[str, object]:
-    """Every headline figure from the application and budget rows, in plain Python."""
-    cases = list(Application.objects.all())
-    filed = [
-        c
-        for c in cases
-        if c.status != S.DRAFT and period.start <= _local(c.submitted_at) <= period.end
-    ]
-    approved = [c for c in filed if c.status in APPROVED]
-    closed = [c for c in filed if c.status in CLOSED]
-    budgets = [b for b in Budget.objects.all() if period.start.year <= b.year <= period.end.year]
-    decided = [
-        c
-        for c in cases
-        if c.accepted_at and c.due_at and c.decided_at
-        if period.start <= _local(c.decided_at) <= period.end
-    ]
-    lapsed = [
-        c
-        for c in cases
-        if c.accepted_at and c.due_at and c.decided_at is None and c.status == S.IN_REVIEW
-        if period.start <= _local(c.due_at) <= period.end and c.due_at < now
-    ]
-    due = decided + lapsed
-    on_time = [c for c in decided if c.decided_at <= c.due_at]
-    hours = [(c.decided_at - c.accepted_at).total_seconds() / 3600 for c in decided]
-    return {
-        "total": len(filed),
-        "approved": len(approved),
-        "approval_rate": round(len(approved) * 100 / (len(approved) + len(closed)), 1),
-        "approved_amount": sum((c.approved_amount for c in approved), Decimal("0")),
-        "paid_amount": sum((c.approved_amount for c in filed if c.status in PAID), Decimal("0")),
-        "budget": percent_of(
-            sum((b.committed for b in budgets), Decimal("0")),
-            sum((b.total for b in budgets), Decimal("0")),
-        ),
-        "due": len(due),
-        "open_overdue": len(lapsed),
-        "on_time_rate": round(len(on_time) * 100 / len(due), 1),
-        "avg_days": round(sum(hours) / len(hours) / 24, 1),
-    }
 
 
 def test_every_headline_figure_recounts_from_the_rows(province):

@@ -23,8 +23,9 @@ from tests.fundforms.conftest import (  # noqa: F401  the fund-form fixtures, us
     people,
     signing_dir,
 )
+from tests.waiting import join_all
 
-from .conftest import sidebar
+from .conftest import TIMEOUT_MS, sidebar
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +42,7 @@ def as_worker(job, *args) -> None:
 
     thread = threading.Thread(target=run)
     thread.start()
-    thread.join(timeout=120)
+    join_all([thread])
 
 
 def test_the_batch_page_follows_its_files_being_made(
@@ -58,7 +59,7 @@ def test_the_batch_page_follows_its_files_being_made(
     expect(files).to_contain_text("已完成 0/3")
     shot(finance, "files-queued")
     as_worker(fundforms.produce_files, batch)
-    expect(files).to_have_attribute("data-state", "ready", timeout=15_000)  # polled, no reload
+    expect(files).to_have_attribute("data-state", "ready", timeout=TIMEOUT_MS)  # polled, no reload
     expect(files).to_contain_text("已完成 3/3")
     shot(finance, "files-ready")
 
@@ -94,7 +95,7 @@ def test_archiving_disbursed_cases_and_the_enterprise_download(
     expect(progress).to_contain_text("已归档 0/2")
     shot(admin, "batch-started")
     as_worker(archives.run_batch, ArchiveBatch.objects.get())
-    expect(progress).to_contain_text("全部归档完成", timeout=15_000)  # polled, no reload
+    expect(progress).to_contain_text("全部归档完成", timeout=TIMEOUT_MS)  # polled, no reload
     expect(progress).to_contain_text("已归档 2/2")
     shot(admin, "batch-finished")
     admin.get_by_text("查看已归档").click()

@@ -13,6 +13,8 @@ from playwright.sync_api import Page, expect
 
 from policywindow.system.models import Role
 
+from .conftest import TIMEOUT_MS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # Inline script, a string compiled as code (eval's twin) and a style attribute, injected the
@@ -29,7 +31,7 @@ INJECT = """() => {
 }"""
 
 
-def wait_for(condition, deadline_s: float = 10.0) -> None:
+def wait_for(condition, deadline_s: float = TIMEOUT_MS / 1000) -> None:
     """Poll until ``condition()`` holds: the page reports violations asynchronously."""
     end = time.monotonic() + deadline_s
     while not condition():

@@ -75,3 +75,22 @@ def test_sign_out_from_the_user_menu(page_for, sysadmin, shot):
     shot(page, "signed-out")
     page.goto("/system/users/")
     expect(page).to_have_url(at("/login/?next=/system/users/"))
+
+
+def test_the_sign_in_page_leads_to_each_public_page(page_for, shot):
+    """Someone without an account reaches the policies, the calculator, the status query and
+    the publicity notices from the sign-in page."""
+    page = page_for()
+    page.goto("/login/")
+    links = page.get_by_role("navigation", name="公众服务")
+    shot(page, "public-links")
+    for name, heading in [
+        ("政策库", "政策库"),
+        ("政策计算器", "政策计算器"),
+        ("办理状态查询", "办理状态查询"),
+        ("政策兑现公示", "政策兑现审核结果公示"),
+    ]:
+        page.goto("/login/")
+        links.get_by_role("link", name=name).click()
+        expect(page.locator("h1").first).to_contain_text(heading)
+        expect(page.get_by_test_id("public-login")).to_be_visible()  # the public face

@@ -10,11 +10,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from policywindow.core.codes import make_uscc
+from policywindow.core.codes import INDICATOR_LABELS, make_uscc
 from policywindow.core.errors import ValidationFailed
 from policywindow.core.models import AuditEvent
 from policywindow.enterprises import services
-from policywindow.enterprises.importing import COLUMN_LABELS, ImportRejected, template_workbook
+from policywindow.enterprises.forms import EnterpriseForm
+from policywindow.enterprises.importing import (
+    COLUMN_LABELS,
+    ImportRejected,
+    columns,
+    template_workbook,
+)
 from policywindow.enterprises.models import CLERK_EDITABLE_FIELDS, Enterprise
 
 from .conftest import next_credit_code
@@ -198,7 +204,7 @@ def test_a_header_that_does_not_match_the_template(clerk):
     with pytest.raises(ValidationFailed) as caught:
         services.import_enterprises(clerk, SimpleUploadedFile("x.xlsx", buffer.getvalue()))
     message = caught.value.details["file"][0]
-    assert message.startswith("第 1 行表头与模板不一致（缺少列：法定代表人、")
+    assert message.startswith("第 1 行表头与模板不一致（缺少必填列：法定代表人、")
     assert "无法识别的列：备注" in message
 
 
@@ -246,3 +252,55 @@ def test_import_is_refused_to_enterprise_users(linked_user, login):
     client = login(linked_user)
     assert client.get(reverse("enterprises:enterprise_import")).status_code == 403
     assert client.get(reverse("enterprises:enterprise_import_template")).status_code == 403
+
+
+# ---------------------------------------------------------------- required and optional columns
+
+
+def test_the_template_marks_required_exactly_what_the_reader_requires():
+    """One column definition: ``*`` and 必填 in the template <=> the clerk's form requires it."""
+    fields = EnterpriseForm(choices=False).fields
+    form_required = {COLUMN_LABELS[name] for name, field in fields.items() if field.required}
+    sheet = load_workbook(io.BytesIO(template_workbook()))["企业信息"]
+    hints = {
+        cell.value.rstrip("*"): sheet.cell(row=2, column=cell.column).value for cell in sheet[1]
+    }
+    starred = {c.value.rstrip("*") for c in sheet[1] if c.value.endswith("*")}
+    must = {label for label, hint in hints.items() if hint.startswith("必填")}
+    assert starred == must == form_required == {c.label for c in columns() if c.required}
+    assert {"统一社会信用代码", "企业名称", "行业代码"} <= starred
+    indicators = {label for label, hint in hints.items() if hint.startswith("划型指标")}
+    assert indicators == {"从业人员（人）", "上年营业收入（元）", "资产总额（元）"}
+    others = set(hints) - must - indicators
+    assert others and all(hints[label].startswith("选填") for label in others)
+
+
+def _without_column(label: str, rows: list[dict]) -> SimpleUploadedFile:
+    """The filled-in template with one column deleted, as a clerk may do with Excel."""
+    book = load_workbook(xlsx(rows))
+    sheet = book["企业信息"]
+    index = next(c.column for c in sheet[1] if c.value.rstrip("*") == label)
+    sheet.delete_cols(index)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return SimpleUploadedFile("企业.xlsx", buffer.getvalue())
+
+
+@pytest.mark.parametrize("column", columns(), ids=lambda c: c.field)
+def test_a_file_without_a_column_is_refused_only_when_the_column_is_required(clerk, column):
+    """A required column missing refuses the file; an optional one reads as blank, and a size
+    indicator the row's industry needs (工业: 从业人员, 营业收入) is then named for the row."""
+    upload = _without_column(column.label, [row()])  # 37: 工业, sized by employees and revenue
+    if column.required:
+        with pytest.raises(ValidationFailed) as caught:
+            services.import_enterprises(clerk, upload)
+        assert f"缺少必填列：{column.label}" in caught.value.details["file"][0]
+    elif column.field in ("employees", "revenue"):
+        assert rejected(clerk, upload) == [
+            (3, column.label, f"工业企业划分规模须填写{INDICATOR_LABELS[column.field]}")
+        ]
+    else:
+        [created] = services.import_enterprises(clerk, upload)
+        assert created.name == "大连海辰船舶配件有限公司"
+        return
+    assert not Enterprise.objects.exists()

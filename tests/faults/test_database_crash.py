@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from bench._cluster import server_binaries
 
+from tests.waiting import HANG_GUARD_S
+
 pytestmark = pytest.mark.skipif(
     server_binaries() is None, reason="needs the PostgreSQL server binaries (initdb, pg_ctl)"
 )
@@ -32,7 +34,7 @@ def test_a_crash_under_load_loses_nothing_and_the_product_recovers(tmp_path):
         "--run-time", "45", "--think", "1,3", "--workers", "2",
         "--crash-at", "20", "--outage", "3", "--output", str(report),
     ]  # fmt: skip
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     text = report.read_text(encoding="utf-8")
     assert "Database crashed at 20 s" in text

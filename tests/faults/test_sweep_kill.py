@@ -1,7 +1,9 @@
 """A real worker is killed (SIGKILL) in the middle of the one-week clock's sweep (issue 8).
 
 Two thousand overdue tasks; the worker's sweep commits them in batches of 200 (each task
-stamped overdue together with its messages), so the kill lands between or inside a batch. The
+stamped overdue together with its messages). The test holds an uncommitted message with the
+key the second batch's first message will have, so the worker waits there on the unique index:
+the kill lands after exactly one batch however fast or busy the machine is. The
 next worker's sweep finishes the rest: every task is marked overdue once, its approver is told
 once and its department leader once — nothing lost, nothing twice.
 """
@@ -13,14 +15,16 @@ import os
 import signal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from policywindow.notifications.models import Notification
 from policywindow.workflow.models import WorkflowTask
+from policywindow.workflow.services.sla import BATCH
 from policywindow.workflow.tasks import sweep_deadlines
-from tests.faults.workers import WAIT_S, wait_for, worker
+from tests.faults.workers import end_other_sessions, worker
+from tests.waiting import wait_for
 from tests.workflow.conftest import people  # noqa: F401  the workflow fixtures, used here too
 from tests.workflow.test_sla import escalating_case
 
@@ -57,17 +61,27 @@ def test_a_sweep_killed_half_way_is_finished_by_the_next_without_doubles(people,
     tasks = _overdue_tasks(people)
     assert len(tasks) == TASKS
 
-    first = worker(data_dir=tmp_path / "w1")
-    try:
-        wait_for(lambda: _marked() > 0, "the first committed batch")
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
-    assert 0 < _marked() < TASKS, "killed in the middle of the sweep"
+    with transaction.atomic():
+        second_batch = sorted(tasks)[BATCH]  # claimed in (due_at, id) order; one due_at
+        Notification.objects.create(
+            recipient=people["a"],
+            kind="task_overdue",
+            dedupe_key=f"task:{second_batch}:task_overdue",
+        )
+        first = worker(data_dir=tmp_path / "w1")
+        try:
+            wait_for(lambda: _marked() > 0, "the first committed batch", alive=first)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        end_other_sessions()
+        transaction.set_rollback(True)  # the blocking message goes; the next worker sends it
+    assert _marked() == BATCH, "killed in the middle of the sweep: after its first batch"
 
     sweep_deadlines.enqueue()
     second = worker("--batch", data_dir=tmp_path / "w2")
-    assert second.wait(timeout=WAIT_S) == 0
+    wait_for(lambda: second.poll() is not None, "the second worker to finish the sweep")
+    assert second.returncode == 0
 
     assert _marked() == TASKS
     assert WorkflowTask.objects.filter(escalated_at__isnull=False).count() == TASKS

@@ -1,7 +1,9 @@
 """A real worker process is killed (SIGKILL) in the middle of a fund-form batch (issue 8).
 
 The batch's files are made by ``policywindow worker``; the test kills it after its first
-recorded file, lets the sweep take the run for dead, and starts another worker. That one
+recorded file, lets the sweep take the run for dead, and starts another worker. The second
+form's row is locked by the test meanwhile, so the worker waits there with its second file:
+the kill lands after exactly one file however fast or busy the machine is. That one
 finishes only what was missing: every form ends with one recorded, signed file whose hash is
 the file's, the files made before the kill are untouched, and the batch is complete. Runs on
 PostgreSQL, where a second process sees the test's committed data.
@@ -15,20 +17,21 @@ import os
 import signal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from policywindow.fundforms import services
-from policywindow.fundforms.models import FormBatch
+from policywindow.fundforms.models import FormBatch, FundForm
 from policywindow.fundforms.signing import identity
 from policywindow.fundforms.tasks import resume_batch_files
-from tests.faults.workers import WAIT_S, wait_for, worker
+from tests.faults.workers import end_other_sessions, worker
 from tests.fundforms.conftest import (  # noqa: F401  the fund-form fixtures, used here too
     _signing_key_in_scratch,
     make_approved,
     people,
     signing_dir,
 )
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -55,14 +58,18 @@ def test_a_killed_worker_leaves_the_rest_of_the_batch_to_the_next_one(
     batch = services.issue_batch(people["admin"], [case.pk for case in cases], "kill test")
     assert batch.files_done == 0 and batch.files_total == FORMS + 1
 
-    first = worker(data_dir=tmp_path / "w1")
-    try:
-        wait_for(lambda: _files_done(batch) >= 1, "the first file")
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
+    second_form = batch.forms.order_by("sequence")[1]
+    with transaction.atomic():
+        FundForm.objects.select_for_update().get(pk=second_form.pk)
+        first = worker(data_dir=tmp_path / "w1")
+        try:
+            wait_for(lambda: _files_done(batch) >= 1, "the first file", alive=first)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        end_other_sessions()
     batch.refresh_from_db()
-    assert batch.files_done < batch.files_total, "killed in the middle, not after the end"
+    assert batch.files_done == 1, "killed in the middle: after the first file, not later"
     before = {form.pk: form.sha256 for form in batch.forms.exclude(sha256="")}
     assert before
 
@@ -72,7 +79,8 @@ def test_a_killed_worker_leaves_the_rest_of_the_batch_to_the_next_one(
     assert resume_batch_files.call() == [batch.pk]
 
     second = worker("--batch", data_dir=tmp_path / "w2")
-    assert second.wait(timeout=WAIT_S) == 0
+    wait_for(lambda: second.poll() is not None, "the second worker to finish the batch")
+    assert second.returncode == 0
     batch.refresh_from_db()
     assert (batch.files_done, batch.files_failed) == (FORMS + 1, 0)
     assert batch.files_finished_at is not None and batch.sha256

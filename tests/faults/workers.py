@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
-WAIT_S = 180
+from tests.waiting import wait_for
 
 
 def worker(*args: str, data_dir: Path) -> subprocess.Popen:
@@ -30,17 +28,32 @@ def worker(*args: str, data_dir: Path) -> subprocess.Popen:
         "SECRET_KEY": "fault-test",
     }
     script = Path(sys.executable).with_name("policywindow")
-    return subprocess.Popen(
-        [str(script), "worker", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "worker.log").open("ab") as log:  # read it when a test fails
+        return subprocess.Popen(
+            [str(script), "worker", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def end_other_sessions() -> None:
+    """End every other session on the test database and wait until they are gone: a killed
+    worker's session may still wait on a lock this test holds, and must not go on and commit
+    once the test lets the lock go."""
+    others = (
+        "datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend'"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")  # noqa: S608
 
+    def gone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one view per transaction
+            cursor.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}")  # noqa: S608
+            return cursor.fetchone()[0] == 0
 
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    wait_for(gone, "the killed worker's database session to end")

@@ -17,6 +17,7 @@ from policywindow.finance.models import Budget, Commitment
 from policywindow.workflow.services import runtime
 from tests.applications.test_intake_factories import make_enterprise
 from tests.finance.factories import decide, filed, make_budget, make_rule, open_task
+from tests.waiting import join_all
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -45,8 +46,7 @@ def race(attempts: list[Callable[[], object]]) -> list[str]:
     threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    join_all(threads)
     return sorted(outcomes)
 
 

@@ -17,6 +17,7 @@ from policywindow.core.errors import Conflict
 from policywindow.fundforms import services, snapshot
 from policywindow.fundforms.models import FormBatch, FormSequence, FundForm
 from tests.applications.test_intake_factories import make_case, make_enterprise, make_version
+from tests.waiting import join_all
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -67,8 +68,7 @@ def _run(jobs) -> list[str]:
     threads = [threading.Thread(target=attempt, args=(job,)) for job in jobs]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    join_all(threads)
     return outcomes
 
 

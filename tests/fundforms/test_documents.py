@@ -72,10 +72,11 @@ def test_the_form_is_a_single_a4_page_with_the_cjk_font_embedded(issued):
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
     fonts = reader.pages[0]["/Resources"]["/Font"]
     names = [font.get_object()["/BaseFont"] for font in fonts.values()]
-    assert names and all("Noto-Serif-CJK-SC" in name for name in names)
+    # The shipped Noto Serif SC (npm, core/pdf_render.py), whatever fonts the machine has.
+    assert names and all("Noto-Serif-SC" in name for name in names)
     for font in fonts.values():
         descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-        assert "/FontFile3" in descriptor.get_object()  # embedded, not left to the printer
+        assert "/FontFile2" in descriptor.get_object()  # embedded, not left to the printer
 
 
 def test_the_form_renders_to_an_a4_image(issued, tmp_path):

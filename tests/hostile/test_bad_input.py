@@ -50,6 +50,7 @@ from tests.applications.test_filing_factories import (
 from tests.finance.factories import approved, filed, make_budget
 from tests.finance.factories import make_rule as make_reviewed_rule
 from tests.finance.payments import workbook
+from tests.waiting import join_all
 
 from .payloads import field_errors
 
@@ -451,8 +452,7 @@ def test_concurrent_starts_of_one_filing_return_the_one_draft(filer, rule):
     threads = [threading.Thread(target=start, args=(n % 2 == 0,)) for n in range(starts)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    join_all(threads)
     drafts = Application.objects.filter(rule=rule, status="draft")
     assert drafts.count() == 1
     assert answers == [drafts.get().pk] * starts

@@ -25,6 +25,7 @@ from policywindow.finance.services.objections import FILING_LIMIT
 from policywindow.matching.views.calculator import PUBLIC_LIMIT as CALCULATOR_LIMIT
 from policywindow.system.models import LoginLog, SystemParameter
 from tests.conftest import PASSWORD
+from tests.waiting import HANG_GUARD_S
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +239,7 @@ def _count_in_two_processes(key: str, each: int, redis_url: str = "") -> list[li
         )
         for _ in range(2)
     ]
-    outputs = [process.communicate(timeout=120) for process in processes]
+    outputs = [process.communicate(timeout=HANG_GUARD_S) for process in processes]
     for process, (_, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err
     return [[int(n) for n in out.split()] for out, _ in outputs]

@@ -14,6 +14,7 @@ from policywindow.applications.models import Application
 from policywindow.matching import services
 from policywindow.matching.models import AutoGrant, MatchPush
 from policywindow.notifications.models import Notification
+from tests.waiting import join_all
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -41,8 +42,7 @@ def together(count: int, work) -> list[str]:
     threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    join_all(threads)
     return outcomes
 
 

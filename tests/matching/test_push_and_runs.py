@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from policywindow.enterprises import services as enterprise_services
+from policywindow.enterprises.models import Enterprise
 from policywindow.matching import services, tasks
 from policywindow.matching.models import MatchPush, MatchRun
 from policywindow.notifications.models import Notification
@@ -196,3 +197,41 @@ def test_a_failing_run_says_so_on_its_page(rule_for, monkeypatch):
     run.refresh_from_db()
     assert run.status == MatchRun.Status.FAILED and "数据库连接中断" in run.error
     assert run.finished and run.finished_at is not None
+
+
+def test_a_run_reads_and_decrypts_no_encrypted_column(rule_for, enterprise_with_agent, monkeypatch):
+    """Facts come from the attribute columns only: the encrypted bank account and phone are
+    neither selected nor decrypted, however many enterprises are matched."""
+    from policywindow.core import crypto
+
+    rule_for()
+    for rd_spend in (Decimal("3500000"), Decimal("100")):
+        enterprise_with_agent(
+            rd_spend=rd_spend, bank_account="6222021234567890123", contact_phone="024-23456789"
+        )
+    decrypted = []
+    real = crypto.decrypt
+    monkeypatch.setattr(crypto, "decrypt", lambda *args: decrypted.append(args) or real(*args))
+    with CaptureQueriesContext(connection) as queries:
+        run = run_all()
+    assert (run.done, run.pushed) == (2, 1)
+    assert decrypted == []
+    enterprise_reads = [q["sql"] for q in queries if 'FROM "enterprises_enterprise"' in q["sql"]]
+    assert enterprise_reads
+    assert not [sql for sql in enterprise_reads if "bank_account" in sql or "contact_phone" in sql]
+    # the spy sees a decryption when one happens
+    assert Enterprise.objects.first().bank_account == "6222021234567890123"
+    assert len(decrypted) == 1
+
+
+def test_a_rule_on_a_form_item_is_never_met_by_a_run_and_breaks_nothing(
+    rule_for, enterprise_with_agent
+):
+    """A condition may read one of the rule's own items (the calculator says it is missing):
+    the record never holds it, so a run never finds the rule met — and goes on."""
+    rule_for("rd_amount >= 1000000", items=(RD_AMOUNT,), title="审计金额细则")
+    rule_for(title="研发费用后补助")
+    _enterprise, agent = enterprise_with_agent()
+    run = run_all()
+    assert (run.status, run.eligible, run.pushed) == ("done", 1, 1)
+    assert pushes_to(agent) == ["政策推送：贵企业符合《研发费用后补助》的申报条件"]

@@ -9,7 +9,7 @@ import pytest
 
 from policywindow.enterprises.selectors import enterprise_facts
 from policywindow.matching import selectors
-from policywindow.matching.compiled import Subject, compile_rule
+from policywindow.matching.compiled import FactTable, compile_rule
 from policywindow.policies import engine
 from policywindow.policies.models import RuleVersion
 from tests.applications.test_filing_factories import make_enterprise
@@ -129,15 +129,23 @@ FACTS = [
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_the_batch_evaluator_agrees_with_the_engine(expression, department):
     version = RuleVersion(eligibility_expression=expression, lead_department=department)
-    compiled = compile_rule(version)
-    for fields in FACTS:
-        facts = enterprise_facts(make_enterprise(**fields))
-        assert compiled.status(Subject.of(facts)) == (
-            engine.check_eligibility(version, facts).status
-        ), (expression, fields)
+    facts = [enterprise_facts(make_enterprise(**fields)) for fields in FACTS]
+    eligible = [
+        row
+        for row, one in enumerate(facts)
+        if engine.check_eligibility(version, one).status == engine.ELIGIBLE
+    ]
+    # the whole grid as one chunk, and each enterprise as a chunk of its own
+    assert compile_rule(version).eligible_rows(FactTable(facts)) == eligible, expression
+    alone = [
+        row
+        for row, one in enumerate(facts)
+        if compile_rule(version).eligible_rows(FactTable([one]))
+    ]
+    assert alone == eligible, expression
 
 
 def test_a_broken_expression_is_never_eligible(department):
     version = RuleVersion(eligibility_expression="rd_spend >=", lead_department=department)
     facts = enterprise_facts(make_enterprise())
-    assert compile_rule(version).status(Subject.of(facts)) == engine.UNKNOWN
+    assert compile_rule(version).eligible_rows(FactTable([facts])) == []

@@ -14,6 +14,7 @@ from policywindow.notifications import sms
 from policywindow.notifications.delivery import deliver_due
 from policywindow.notifications.models import Delivery, Notification
 from policywindow.notifications.services import notify
+from tests.waiting import join_all
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -38,8 +39,7 @@ def _in_parallel(*jobs: Callable[[], object]) -> list[object]:
     threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    join_all(threads)
     return results
 
 

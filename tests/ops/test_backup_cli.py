@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import HANG_GUARD_S
+
 UPLOAD = b"%PDF-1.4\n% an uploaded material\n%%EOF\n"
 AUDIT_KEY = Path("keys") / "audit-mac.key"
 AUDITED = "from policywindow.core import audit; audit.record('test.cli'); audit.seal_pending()"
@@ -30,7 +32,7 @@ def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
         check=False,
     )
 

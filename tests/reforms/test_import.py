@@ -9,9 +9,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from policywindow.core.calendar import SHANGHAI, working_day_deadline
-from policywindow.core.errors import CalendarNotCovered, ValidationFailed
-from policywindow.core.models import AuditEvent
+from policywindow.core.calendar import SHANGHAI, deadline, working_day_deadline
+from policywindow.core.errors import ValidationFailed
+from policywindow.core.models import AuditEvent, ProvisionalDeadline
 from policywindow.notifications.models import Notification
 from policywindow.reforms.models import Programme, ReformItem, ReformTask
 from policywindow.reforms.services.importing import ImportOptions, import_table
@@ -177,14 +177,21 @@ def test_without_city_departments_province_items_cannot_be_divided(supervisor, o
     assert "下没有启用的市级部门" in caught.value.problems[0].message
 
 
-def test_a_deadline_beyond_the_holiday_table_is_a_clear_error(supervisor, org):
+def test_a_deadline_beyond_the_holiday_table_is_provisional(supervisor, org):
+    # 60 working days from 2026-12-01 end in 2027, which the table does not hold yet.
     late = ImportOptions(
         bureau=org["YSJ"], issued_on=dt.date(2026, 12, 1), province_days=60, ftz_days=10
     )
     text = "\n".join(["测试专项", HEAD, "一、扩大开放领域", "1\t事项甲\t内容\t省营商局\t全省"])
-    with pytest.raises(CalendarNotCovered, match="节假日表未覆盖"):
-        _import(supervisor, text.encode(), late)
-    assert not Programme.objects.exists()
+    report = _import(supervisor, text.encode(), late)
+    due = deadline(dt.datetime(2026, 12, 1, 12, tzinfo=SHANGHAI), 60)
+    assert due.provisional and due.last_day.year == 2027
+    assert report.due == {"全省": due.last_day} and report.provisional == ["全省"]
+    assert any("（暂定" in line for line in report.lines())
+    tasks = list(ReformTask.objects.all())
+    assert tasks and {t.due_at for t in tasks} == {due.due_at}
+    remembered = ProvisionalDeadline.objects.filter(target="reforms.reformtask.due_at")
+    assert sorted(remembered.values_list("object_id", flat=True)) == sorted(t.pk for t in tasks)
 
 
 def test_a_new_programme_needs_sensible_limits(supervisor, org):

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from policywindow.core.calendar import SHANGHAI
+from policywindow.core.models import CalendarDay
 from policywindow.core.scheduler import REGISTRY
 from policywindow.notifications.models import Notification
 from policywindow.reforms.models import ReformTask, TaskStatus
@@ -62,6 +63,21 @@ def test_a_reminder_goes_out_once_within_five_working_days(customs_task, people)
     again = reminders.sweep(IN_WINDOW + dt.timedelta(hours=1))
     assert again.reminded == 0
     assert len(messages(people["customs"], "reform_reminder", customs_task)) == 1
+
+
+def test_a_deadline_past_the_holiday_table_is_told_as_provisional(customs_task, people):
+    assert "暂定" not in _reminded(people["customs"], customs_task).body
+    Notification.objects.all().delete()
+    ReformTask.objects.update(reminded_at=None)
+    CalendarDay.objects.filter(date__gte=dt.date(2026, 3, 25)).delete()  # table ends before it
+    body = _reminded(people["customs"], customs_task).body
+    assert "办理期限 2026-03-30（暂定：该年度节假日安排尚未公布" in body
+
+
+def _reminded(person, task: ReformTask) -> Notification:
+    reminders.sweep(IN_WINDOW)
+    (told,) = messages(person, "reform_reminder", task)
+    return told
 
 
 def test_an_overdue_task_is_told_once_and_the_bureau_gets_one_digest(

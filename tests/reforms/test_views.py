@@ -3,6 +3,7 @@ preview, filing and reviewing through the browser forms, and data scope on every
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -13,6 +14,7 @@ from django.contrib.staticfiles import finders
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from policywindow.core.models import CalendarDay
 from policywindow.reforms.models import Programme, ProgressReport, ReformItem, ReformTask
 from policywindow.reforms.services.reports import accept_report, submit_report
 
@@ -87,6 +89,20 @@ def test_the_excel_export_opens_and_holds_every_item_and_task(programme, supervi
     tasks = list(book["任务明细"].iter_rows(min_row=3, values_only=True))
     assert len(tasks) == ReformTask.objects.count()
     assert book["任务明细"]["A1"].value.startswith(programme.title)
+
+
+def test_the_export_marks_deadlines_past_the_holiday_table_as_provisional(
+    programme, supervisor, login
+):
+    CalendarDay.objects.filter(date__gte=dt.date(2026, 3, 25)).delete()  # table ends before
+    response = login(supervisor).get(reverse("reforms:programme_export"))
+    sheet = load_workbook(io.BytesIO(response.content))["任务明细"]
+    assert sheet["E2"].value == "办理期限" and sheet["F2"].value == "期限说明"
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    past = [row for row in rows if row[4].date() > dt.date(2026, 3, 24)]
+    assert past and {row[5] for row in past} == {"暂定"}
+    before = [row for row in rows if row[4].date() <= dt.date(2026, 3, 24)]
+    assert before and {row[5] for row in before} == {None}  # an empty cell
 
 
 def test_the_export_follows_the_filters(programme, supervisor, login, org):

@@ -225,3 +225,15 @@ def test_refused_access_is_an_audited_security_event(make_user):
     event = AuditEvent.objects.get(action="access.denied")
     assert event.actor == intruder and event.result == "failure"
     assert "/system/roles/" in event.message and "角色管理" in event.message
+
+
+def test_the_sign_in_page_leads_to_every_public_page():
+    """Someone without an account (or not yet signed in) finds the public face from here."""
+    page = Client().get(LOGIN).content.decode()
+    links = page.split('data-testid="login-public-links"')[1].split("</nav>")[0]
+    public = ["policies:public_list", "matching:public_calculator"]
+    public += ["applications:public_status", "finance:public_publicity"]
+    for name in public:
+        url = reverse(name)
+        assert f'href="{url}"' in links, name
+        assert Client().get(url).status_code == 200, name

@@ -1,6 +1,7 @@
 """安全审计: the operation log (read and verify only) and the login log, for the auditor alone."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -209,3 +210,34 @@ def test_login_log_bad_date_is_a_field_error(login_logs, login, auditor):
     response = login(auditor).get("/audit/loginlog/", {"date_to": "yesterday"})
     assert response.status_code == 200
     assert 'data-field-error="date_to"' in response.content.decode()
+
+
+# ---------------------------------------------------------------- Chinese names, not codes
+
+
+def test_the_filter_and_the_rows_name_object_types_and_actions_in_chinese(events, login, auditor):
+    audit.record("access.denied", object_type="url", object_repr="/system/users/")
+    client = login(auditor)
+    page = client.get("/audit/operlog/").content.decode()
+    select = page.split('name="object_type"')[1].split("</select>")[0]
+    options = dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select))
+    assert options["system.user"] == "用户" and options["system.role"] == "角色"
+    assert options["url"] == "页面地址"
+    assert not [label for value, label in options.items() if value and value in label]
+    table = page.split('data-testid="operlog-table"')[1]
+    assert "停用用户" in table and "user.disable" not in table and "system.user" not in table
+
+    by_label = _rows(client.get("/audit/operlog/", {"action": "分配权限"}).content.decode())
+    assert by_label == [str(events.get(action="role.grant").seq)]
+    by_verb = _rows(client.get("/audit/operlog/", {"action": "停用用户"}).content.decode())
+    assert by_verb == [str(events.get(action="user.disable").seq)]
+
+
+def test_the_detail_names_the_object_type_and_fields_in_chinese(events, login, auditor):
+    grant = events.get(action="role.grant")
+    page = login(auditor).get(f"/audit/operlog/{grant.pk}/").content.decode()
+    meta = page.split('data-testid="operlog-meta"')[1].split("</table>")[0]
+    assert "<th>对象类型</th><td>角色</td>" in meta and "system.role" not in meta
+    assert "role.grant" not in meta
+    diff = page.split('data-testid="operlog-diff"')[1]
+    assert "data_scope</div>" not in diff and "数据范围" in diff

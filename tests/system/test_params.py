@@ -131,3 +131,30 @@ def test_range_with_only_a_lower_bound():
         services.clean_param_value(loose, "0")
     assert caught.value.details == {"value": ["不能小于 1"]}
     assert services.clean_param_value(loose, "+12") == "12"
+
+
+def test_within_a_request_parameters_are_read_once_and_again_after_a_save(secadmin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from policywindow.system.params import read_once_per_request
+
+    with read_once_per_request(), CaptureQueriesContext(connection) as captured:
+        before = get_param("security.lockout_threshold")
+        get_param("security.password_expiry_days")
+        get_param("general.site_notice")
+        reads = len(captured)
+        services.update_parameter(secadmin, param("security.lockout_threshold"), str(before + 1))
+        after = get_param("security.lockout_threshold")
+    assert reads == 1  # every parameter, one statement
+    assert after == before + 1  # the save made the request read them again
+
+
+def test_a_parameter_changed_elsewhere_applies_to_the_next_request(login, secadmin):
+    client = login(secadmin)
+    assert client.get(LIST).status_code == 200
+    SystemParameter.objects.filter(key="security.session_idle_minutes").update(value="5")
+    session = client.session
+    session["pw_last_seen"] = session["pw_last_seen"] - 6 * 60
+    session.save()
+    assert client.get(LIST).status_code == 302  # idle 6 minutes > the new 5: signed out

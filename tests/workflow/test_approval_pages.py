@@ -166,6 +166,30 @@ def test_case_page_shows_form_progress_timeline_and_decision_form(people, login)
     assert 'data-testid="current-amount">320,000.00 元' in page
 
 
+@pytest.mark.parametrize(
+    ("amount", "note"),
+    [
+        ("2000000.00", "满足适用条件：申请金额大于 1,000,000 元"),
+        ("320000.00", "不满足适用条件（申请金额大于 1,000,000 元），本节点不适用"),
+    ],
+)
+def test_case_page_says_a_nodes_condition_in_words(people, login, amount, note):
+    condition = "requested_amount > 1000000 # 申请金额超过 100 万元"
+    first = level(node("tech", "科技厅审核", users(people["a"])))
+    leader = level(node("leader", "分管领导审批", users(people["c"]), condition=condition))
+    version = make_version(people["tech"])
+    publish(version.rule, first, leader)
+    people.setdefault("enterprise", make_enterprise())
+    case = make_case(version, people["enterprise"], people["applicant"])
+    case.requested_amount = Decimal(amount)
+    case.save(update_fields=["requested_amount"])
+    case = intake.accept(people["clerk"], case, all_complete(case), expected_revision=case.revision)
+    page = login(people["a"]).get(reverse("workflow:case", args=[case.pk])).content.decode()
+    shown = re.findall(r'data-testid="node-note">.*?</i>([^<]*)</div>', page)
+    assert shown == [note]
+    assert "requested_amount" not in page
+
+
 def test_reader_without_a_task_gets_no_decision_form(people, login):
     case = two_level_case(people)
     page = login(people["a2"]).get(reverse("workflow:case", args=[case.pk])).content.decode()

@@ -14,6 +14,7 @@ from policywindow.workflow.models import WorkflowTask
 from policywindow.workflow.services import runtime
 from policywindow.workflow.services.runtime import Decision
 from tests.applications.test_intake_factories import make_case, make_version
+from tests.waiting import join_all
 from tests.workflow.factories import level, node, publish, users
 from tests.workflow.test_runtime import accept
 
@@ -44,8 +45,7 @@ def race(attempts: list[Callable[[], object]]) -> list[str]:
     threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    join_all(threads)
     return sorted(outcomes)
 
 

@@ -15,6 +15,7 @@ from policywindow.policies.models import RuleVersion
 from policywindow.workflow.models import WorkflowDefinition
 from policywindow.workflow.services import designer
 from tests.applications.test_intake_factories import make_version
+from tests.waiting import join_all
 
 Status = WorkflowDefinition.Status
 on_postgresql = pytest.mark.skipif(
@@ -284,8 +285,7 @@ def _at_once(count: int, work) -> list[str]:
     threads = [threading.Thread(target=attempt) for _ in range(count)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    join_all(threads)
     return outcomes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -183,6 +184,35 @@ def test_the_preview_says_when_the_drawing_is_publishable_or_malformed(
     ok["levels"][0]["nodes"][0]["limit"] = {"value": 99, "unit": "days"}
     bad = client.post(url("designer_preview", rule), {"spec": json.dumps(ok)}).content.decode()
     assert "节点「科技厅审核」的时限须为 1 至 30 个工作日" in bad and "<svg" not in bad
+
+
+def test_the_preview_reads_each_condition_in_words(login, admin, rule, kjt, make_user):
+    """The node table says what a condition means, never the expression the engine runs."""
+    make_user("reviewer", "reviewer", dept=kjt)
+    spec = {
+        "levels": [
+            level(
+                "审核",
+                node(
+                    "n1",
+                    "大额复核",
+                    assignee=dept_role(kjt),
+                    condition="requested_amount > 1000000 # 申请金额超过 100 万元",
+                ),
+                node("n2", "计算复核", assignee=dept_role(kjt), condition="min([rd_spend]) > 1"),
+            )
+        ]
+    }
+    html = login(admin).post(url("designer_preview", rule), {"spec": json.dumps(spec)})
+    cells = re.findall(r'data-testid="node-condition">([^<]*)<', html.content.decode())
+    assert cells == ["申请金额大于 1,000,000 元", "表达式 min([rd_spend]) &gt; 1"]
+
+
+def test_the_editor_shows_no_engine_jargon(login, admin, rule, drawing):
+    designer.save_draft(admin, rule, drawing)
+    page = login(admin).get(url("designer", rule)).content.decode()
+    assert "zen" not in page and 'title="节点标识"' not in page
+    assert "（且）" in page and "（或）" in page
 
 
 # --------------------------------------------------------------------------- publish & copy

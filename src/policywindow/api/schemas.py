@@ -13,8 +13,10 @@ from django.core.validators import validate_email
 from ninja import Field, Schema
 from pydantic import PlainValidator, WithJsonSchema, field_validator
 
+from policywindow.core import deadlines
 from policywindow.core.money import MONEY_PATTERN, parse_yuan
-from policywindow.system.models import Status, mobile_validator, username_validator
+from policywindow.system.identity import enabled_roles
+from policywindow.system.models import mobile_validator, username_validator
 
 MONEY_AS_STRING = '金额须以字符串提交，如 "12345.67"（JSON 数字会丢失精度）'
 MONEY_UNGROUPED = '金额不能含千分位分隔符，如 "1234567.89"'
@@ -72,7 +74,7 @@ class MeOut(Schema):
 
     @staticmethod
     def resolve_roles(user) -> list:
-        return list(user.roles.filter(status=Status.ENABLED))
+        return list(enabled_roles(user))
 
     @staticmethod
     def resolve_permissions(user) -> list[str]:
@@ -168,10 +170,19 @@ class WorkingDaysQuery(Schema):
     days: int = Field(ge=0, le=366, description="工作日数")
 
 
+PROVISIONAL_HELP = "期限是否暂定：期间经过节假日表尚未导入的年份，按周末推算；导入该年后重算"
+
+
+def provisional_for(due: dt.date | dt.datetime | None, context: Any) -> bool:
+    """A schema's ``due_provisional``: the table's end read once per request (lists)."""
+    return deadlines.is_provisional(due, (context or {}).get("request"))
+
+
 class WorkingDaysOut(Schema):
     start: dt.date
     days: int
     due_date: dt.date = Field(description="第 days 个工作日（起始日不计入）")
+    due_provisional: bool = Field(description=PROVISIONAL_HELP)
 
 
 class TokenIn(Schema):

@@ -7,14 +7,14 @@ a 409, bad input a 400 naming the item, another enterprise's case a 404.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import ErrorOut
+from policywindow.api.schemas import PROVISIONAL_HELP, ErrorOut, provisional_for
 from policywindow.api.security import authenticated, public, require
 from policywindow.core.requestctx import client_ip
 
@@ -89,10 +89,15 @@ class DecisionOut(Schema):
     revision: int
     accepted_at: dt.datetime | None
     due_at: dt.datetime | None = Field(description="办结期限（该时刻之前办结）")
+    due_provisional: bool = Field(description=PROVISIONAL_HELP)
 
     @staticmethod
     def resolve_status_label(app: Application) -> str:
         return S(app.status).label
+
+    @staticmethod
+    def resolve_due_provisional(app: Application, context: Any) -> bool:
+        return provisional_for(app.due_at, context)
 
 
 class TimelineEntryOut(Schema):
@@ -127,6 +132,7 @@ class PublicStatusOut(Schema):
     submitted_on: dt.date | None
     accepted_on: dt.date | None
     due_on: dt.date | None = Field(description="办结期限的最后一个工作日")
+    due_provisional: bool = Field(description=PROVISIONAL_HELP)
 
 
 DECISION_RESPONSES = {200: DecisionOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut}

@@ -10,6 +10,7 @@ class ApplicationsConfig(AppConfig):
         from policywindow.core import audit
         from policywindow.notifications.models import KIND_LABELS
 
+        from . import deadline_tracking
         from .notices import KIND_LABELS as NOTICE_LABELS
         from .transitions import ACTION_LABELS
 
@@ -18,3 +19,4 @@ class ApplicationsConfig(AppConfig):
             {f"application.{action}": label for action, label in ACTION_LABELS.items()}
         )
         KIND_LABELS.update(NOTICE_LABELS)
+        deadline_tracking.register()

@@ -177,9 +177,11 @@ class MaterialField(forms.FileField):
 
     def __init__(self, spec: ItemSpec, **kwargs: Any) -> None:
         self.spec = spec
-        accept = ",".join(f".{t}" for t in spec.allowed_types)
-        widget = MultipleFileInput(attrs={"accept": accept})
-        widget.allow_multiple_selected = spec.max_files > 1
+        # A phone offers its camera and its files for image types.
+        widget = MultipleFileInput({"accept": file_checks.accept_attribute(spec.allowed_types)})
+        if spec.max_files == 1:
+            # The picker takes one file; a forged second one is still read, counted and refused.
+            del widget.attrs["multiple"]
         super().__init__(widget=widget, required=False, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[tuple[Any, str]]:

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from policywindow.core.deadlines import last_day
+from policywindow.core.deadlines import last_day, provisional_words
 from policywindow.core.money import format_yuan
 from policywindow.notifications.services import notify
 from policywindow.system.models import User
@@ -99,7 +99,7 @@ def _accepted(event: ApplicationEvent) -> Message | None:
         return None
     app = event.application
     due = _date(last_day(app.due_at))
-    limit = f"，承诺于 {due} 前作出审核决定" if due else ""
+    limit = f"，承诺于 {due}{provisional_words(app.due_at)} 前作出审核决定" if due else ""
     return Message(
         "case_accepted",
         f"申报已受理：{app.number}",
@@ -114,9 +114,8 @@ def _supplement(event: ApplicationEvent) -> Message:
         for n, item in enumerate(items, start=1)
     )
     respond_by = event.data.get("respond_by")
-    deadline = (
-        f"请于 {_date(last_day(dt.datetime.fromisoformat(respond_by)))} 前" if respond_by else "请"
-    )
+    due = dt.datetime.fromisoformat(respond_by) if respond_by else None
+    deadline = f"请于 {_date(last_day(due))}{provisional_words(due)} 前" if due else "请"
     note = f"说明：{event.note}。" if event.note else ""
     return Message(
         "supplement_requested",

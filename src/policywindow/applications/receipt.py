@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from policywindow.core.money import format_yuan
+from policywindow.core.pdf_render import render_pdf
 
 from .forms import specs_of_snapshot
 from .models import Application
@@ -81,10 +82,9 @@ def receipt_context(application: Application, base_url: str = "") -> dict:
 
 def render_receipt(application: Application, *, base_url: str = "") -> bytes:
     """The receipt of a filed application as PDF bytes."""
-    from weasyprint import HTML  # heavy; loaded on the first receipt, not at every start-up
-
-    html = render_to_string("applications/receipt.html", receipt_context(application, base_url))
-    return HTML(string=html).write_pdf()
+    context = receipt_context(application, base_url)
+    html = render_to_string("applications/receipt.html", context)
+    return render_pdf(html, what=f"{context['title']} {application.number}")
 
 
 def receipt_filename(application: Application) -> str:

@@ -339,6 +339,7 @@ class PublicStatus:
     submitted_on: dt.date | None
     accepted_on: dt.date | None
     due_on: dt.date | None
+    due_provisional: bool  # 暂定: past the loaded holiday table (core/calendar.py)
 
 
 def _local_date(value: dt.datetime | None) -> dt.date | None:
@@ -379,6 +380,7 @@ def public_status(number: str, credit_code: str, *, client_ip: str) -> PublicSta
         submitted_on=_local_date(application.submitted_at),
         accepted_on=_local_date(application.accepted_at),
         due_on=_due_date(application.due_at),
+        due_provisional=deadlines.is_provisional(application.due_at),
     )
 
 

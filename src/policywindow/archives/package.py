@@ -34,6 +34,7 @@ from policywindow.applications.models import Application
 from policywindow.core.errors import Conflict
 from policywindow.core.files import clean_original_name
 from policywindow.core.money import format_yuan, to_chinese_capital
+from policywindow.core.pdf_render import render_pdf
 from policywindow.core.spreadsheets import csv_bytes
 from policywindow.fundforms import services as fundforms
 from policywindow.workflow.models import TaskAttachment, TaskStatus, WorkflowTask
@@ -141,8 +142,6 @@ def timeline_rows(application: Application) -> list[list[str]]:
 
 def case_pdf(application: Application, fund_form: Any, archived_at: dt.datetime) -> bytes:
     """办件归档表: who applied for what, the form as filed, materials, opinions, timeline."""
-    from weasyprint import HTML  # heavy; loaded on the first archive, not at every start-up
-
     approved = application.approved_amount
     context = {
         "app": application,
@@ -161,7 +160,7 @@ def case_pdf(application: Application, fund_form: Any, archived_at: dt.datetime)
         "archived": _local(archived_at),
     }
     html = render_to_string("archives/pdf/case.html", context)
-    return HTML(string=html).write_pdf()
+    return render_pdf(html, what=f"办件归档表 {application.number}")
 
 
 class _Writer:

@@ -537,6 +537,7 @@ ACTION_LABELS: dict[str, str] = {
     "session.kick": "强制退出",
     "access.denied": "越权访问被拒绝",
     "calendarday.import": "导入法定节假日",
+    "calendarday.load_year": "按年导入节假日",
     "api_token.issue": "签发接口令牌",
     "api_token.revoke": "吊销接口令牌",
 }
@@ -547,7 +548,10 @@ VERB_LABELS = {
     "status": "启用/停用",
     "enable": "启用",
     "disable": "停用",
+    "export": "导出",  # core/exports.py: 导出企业, 导出申报, 导出操作日志
 }
+# Object types that name no model (the access-denial log names the page address).
+OBJECT_TYPE_LABELS = {"url": "页面地址"}
 
 
 def action_label(action: str, object_type: str = "") -> str:
@@ -558,6 +562,12 @@ def action_label(action: str, object_type: str = "") -> str:
     if verb is None:
         return action
     return f"{verb}{_model_name(object_type)}"
+
+
+def object_type_label(object_type: str) -> str:
+    """The Chinese name of an object type (申报 for ``applications.application``); the code
+    itself only for a type nothing names."""
+    return OBJECT_TYPE_LABELS.get(object_type) or _model_name(object_type) or object_type
 
 
 def _model_name(object_type: str) -> str:

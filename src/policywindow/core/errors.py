@@ -47,12 +47,6 @@ class Conflict(DomainError):
     http_status = 409
 
 
-class CalendarNotCovered(DomainError):
-    """A working-day question about a date the holiday table does not cover."""
-
-    code = "calendar_not_covered"
-
-
 def full_clean_or_fail(instance: models.Model, exclude: list[str] | None = None) -> None:
     """Model validation as a ``ValidationFailed`` with field-level messages."""
     try:

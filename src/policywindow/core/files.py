@@ -100,6 +100,20 @@ def describe_types(types: tuple[str, ...]) -> str:
     return "、".join(FILE_TYPES[t].label for t in types)
 
 
+def accept_attribute(types: tuple[str, ...]) -> str:
+    """A file input's ``accept`` for these types: every extension a name may have and the MIME type.
+
+    Phones go by the MIME types: an image type makes them offer the camera beside the files
+    (``capture`` would force the camera), and the other types keep documents pickable.
+    """
+    parts = (
+        part
+        for key in normalise_types(types)
+        for part in (*(f".{ext}" for ext in FILE_TYPES[key].extensions), FILE_TYPES[key].mime)
+    )
+    return ",".join(parts)
+
+
 def sniff(upload: UploadedFile, *, extension: str = "") -> str | None:
     """The file's real type from its content, or None when it is none of the known types."""
     upload.seek(0)

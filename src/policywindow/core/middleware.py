@@ -197,3 +197,31 @@ class RejectTraversalUploadNamesMiddleware:
         from .views import error_response  # views import the access layer, loaded later
 
         return error_response(request, 400, "bad_request", refusal.message)
+
+
+class DomainErrorPageMiddleware:
+    """A domain error a page view leaves to escape is answered as the API answers it: its own
+    status and Chinese message (a PDF that cannot be made, a site address not configured, an
+    object out of scope), never as "系统内部错误" or a traceback. Refusals are logged as
+    ``access.denied`` events, as the API's are."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from .denials import record_denial
+        from .errors import DomainError
+        from .views import error_response
+
+        if not isinstance(exception, DomainError):
+            return None
+        status, message = exception.http_status, exception.message
+        signed_in = getattr(getattr(request, "user", None), "is_authenticated", False)
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.path, message)
+        elif status == 403 or (status == 404 and signed_in):
+            record_denial(request, f"{status} {message}")
+        return error_response(request, status, exception.code, message, exception.details)

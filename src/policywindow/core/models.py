@@ -83,6 +83,12 @@ class AuditEvent(models.Model):
 
         return action_label(self.action, self.object_type)
 
+    @property
+    def object_type_label(self) -> str:
+        from .audit import object_type_label
+
+        return object_type_label(self.object_type)
+
 
 class AuditChainHead(models.Model):
     """The chain's one head row, locked by the sealer only (never inside a request).
@@ -112,6 +118,20 @@ class PeriodicJob(models.Model):
         return self.name
 
 
+class WorkerHeartbeat(models.Model):
+    """When each background worker process last finished a round (core/heartbeat.py)."""
+
+    worker = models.CharField("后台任务进程", max_length=100, primary_key=True)  # host:pid
+    started_at = models.DateTimeField("启动时间")
+    beat_at = models.DateTimeField("最近一次运行", db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "后台任务心跳"
+
+    def __str__(self) -> str:
+        return f"{self.worker} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
 class RateCounter(models.Model):
     """Events counted under one key in one fixed window, shared by all processes (ratelimit.py)."""
 
@@ -127,3 +147,25 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @{self.window_start}: {self.hits}"
+
+
+class ProvisionalDeadline(models.Model):
+    """A deadline worked out past the loaded holiday table (weekends only, 暂定), with what it
+    was computed from, so that loading the year computes it again (core/deadlines.py)."""
+
+    target = models.CharField("期限字段", max_length=100)  # "app_label.model.field"
+    object_id = models.BigIntegerField("对象")
+    start = models.DateTimeField("起算时间")
+    days = models.PositiveIntegerField("工作日数")
+    due_at = models.DateTimeField("暂定期限")
+    computed_at = models.DateTimeField("计算时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "暂定期限"
+        constraints = [
+            models.UniqueConstraint(fields=["target", "object_id"], name="core_provisional_once")
+        ]
+        indexes = [models.Index(fields=["computed_at"], name="core_provisional_computed")]
+
+    def __str__(self) -> str:
+        return f"{self.target}#{self.object_id} {self.due_at:%Y-%m-%d}"

@@ -7,8 +7,10 @@ import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import Resolver404
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
 from policywindow.system.access import public
@@ -118,3 +120,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
             json_dumps_params={"ensure_ascii": False},
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@public
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico`` for browsers and tools that ask for it without reading a page's icon
+    links: a temporary redirect, so a new icon (a new hashed name in production) is found."""
+    response = redirect(static("policywindow/favicon.ico"))
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response

@@ -24,8 +24,7 @@ from policywindow.applications.models import (
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.selectors import form_items
 from policywindow.applications.services import filing, intake
-from policywindow.core import calendar
-from policywindow.core.models import CalendarDay
+from policywindow.core import calendar, provisional
 from policywindow.enterprises.models import Enterprise
 from policywindow.enterprises.selectors import enterprise_of
 from policywindow.policies.models import Rule
@@ -171,10 +170,7 @@ def _resubmit(case: DemoCase, application: Application, filer: User) -> Applicat
 
 def working_days_ago(count: int, today: dt.date) -> dt.date:
     """The working day ``count`` working days before today (0 is today itself)."""
-    if count == 0:
-        return today
-    days = CalendarDay.objects.filter(date__lt=today, is_working_day=True).order_by("-date")
-    return days.values_list("date", flat=True)[count - 1]
+    return calendar.working_day_before(today, count)
 
 
 def _age(application: Application, ages: tuple[int, ...]) -> None:
@@ -225,9 +221,9 @@ def _restamp(
         fields["submitted_at"] = when["submit"]
     if "accept" in when:
         fields["accepted_at"] = when["accept"]
-        fields["due_at"] = calendar.working_day_deadline(
-            when["accept"], application.rule_version.review_days
-        )
+        due = calendar.deadline(when["accept"], application.rule_version.review_days)
+        fields["due_at"] = due.due_at
+        provisional.remember("due_at", [(application, due)])
     if "review_approved" in when:
         fields["decided_at"] = when["review_approved"]
     Application.objects.filter(pk=application.pk).update(**fields)
@@ -259,7 +255,9 @@ def _restamp_review(application: Application, accepted_at: dt.datetime) -> None:
     drawn = workflow_spec.parse(instance.workflow.spec)
     for task in instance.tasks.all():
         task.opened_at = accepted_at if task.level == 0 else last
-        task.due_at = runtime.task_due(drawn.node(task.node_key), task.opened_at)
+        due = runtime.task_deadline(drawn.node(task.node_key), task.opened_at)
+        task.due_at = due.due_at
         if task.decided_at is not None:
             task.decided_at = decided.get(task.pk, last)
         task.save(update_fields=["opened_at", "due_at", "decided_at"])
+        provisional.remember("due_at", [(task, due)])

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from policywindow.applications.models import Application, ApplicationEvent
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.core import calendar
+from policywindow.core import calendar, provisional
 from policywindow.finance.models import Budget, PublicityBatch
 from policywindow.finance.services import budgets, publicity
 from policywindow.policies.models import Rule
@@ -79,8 +79,10 @@ def _date(batch: PublicityBatch, age: int) -> None:
     """Published at 10:00 ``age`` working days ago; the period and timeline lines follow."""
     day = working_days_ago(age, timezone.localdate())
     batch.starts_at = dt.datetime.combine(day, dt.time(10, 0), tzinfo=calendar.SHANGHAI)
-    batch.ends_at = calendar.working_day_deadline(batch.starts_at, batch.days)
+    period = calendar.deadline(batch.starts_at, batch.days)
+    batch.ends_at = period.due_at
     batch.save(update_fields=["starts_at", "ends_at"])
+    provisional.remember("ends_at", [(batch, period)])
     ApplicationEvent.objects.filter(action="publicize", data__batch=batch.pk).update(
         occurred_at=batch.starts_at, note=publicity.period_note(batch)
     )

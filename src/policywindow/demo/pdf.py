@@ -7,6 +7,8 @@ import functools
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.html import escape
 
+from policywindow.core.pdf_render import render_pdf
+
 # One font weight only: WeasyPrint subsets each embedded face, and that is most of its time.
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>
 @page {{ size: A5; margin: 16mm 14mm; }}
@@ -44,9 +46,7 @@ DEMO_MARK = "演示数据：本文件由系统演示程序生成，仅用于演�
 
 
 def _render(html: str) -> bytes:
-    from weasyprint import HTML  # heavy; loaded only when the demo needs a file
-
-    return HTML(string=html).write_pdf()
+    return render_pdf(html, what="演示材料")
 
 
 def demo_pdf(title: str, enterprise_name: str, credit_code: str) -> bytes:

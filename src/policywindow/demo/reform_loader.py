@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.html import escape
 
-from policywindow.core.models import CalendarDay
+from policywindow.core.pdf_render import render_pdf
 from policywindow.reforms.models import ProgressReport, ReformTask
 from policywindow.reforms.services import reports
 from policywindow.reforms.services.importing import ImportOptions, import_table
@@ -198,10 +198,8 @@ def load_reform_demo() -> None:
 
 def issued_on(today: dt.date) -> dt.date:
     """The demo table's issue date: ``PROVINCE_LEAD_DAYS`` working days before the 全省 items
-    fall due — fewer when the holiday table ends sooner (a deadline needs its working days)."""
-    left = CalendarDay.objects.filter(date__gt=today, is_working_day=True).count()
-    lead = max(1, min(PROVINCE_LEAD_DAYS, left))
-    return working_days_ago(PROVINCE_DAYS - lead, today)
+    fall due (暂定 where they fall past the loaded holiday table)."""
+    return working_days_ago(PROVINCE_DAYS - PROVINCE_LEAD_DAYS, today)
 
 
 def _load_users() -> None:
@@ -264,8 +262,6 @@ def _evidence(task: ReformTask, revised: bool) -> SimpleUploadedFile:
 
 @functools.cache
 def _evidence_pdf(title: str) -> bytes:
-    from weasyprint import HTML  # heavy; loaded only when the demo files a completion report
-
     html = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><style>'
         '@page { size: A5; margin: 16mm 14mm; } body { font-family: "Noto Sans CJK SC"; }'
@@ -274,4 +270,4 @@ def _evidence_pdf(title: str) -> bytes:
         f"</style></head><body><h1>{escape(title)}<br>落实情况说明（演示）</h1>"
         '<p class="mark">演示数据：本文件由系统演示程序生成，仅用于演示。</p></body></html>'
     )
-    return HTML(string=html).write_pdf()
+    return render_pdf(html, what="演示落实情况说明")

@@ -29,7 +29,7 @@ from .models import (
     not_negative,
     phone_validator,
 )
-from .selectors import industry_choices, region_choices
+from .selectors import cities, industry_choices, industry_sections, region_choices
 
 # How the clerk's form is laid out: (card title, fields).
 FORM_SECTIONS = (
@@ -183,16 +183,23 @@ def initial_of(enterprise: Enterprise, names: tuple[str, ...]) -> dict[str, Any]
 
 
 class EnterpriseFilterForm(forms.Form):
-    """The list page's search bar (GET)."""
+    """The list page's search bar (GET); the labels name the filters in an export."""
 
-    q = forms.CharField(required=False)
-    section = forms.CharField(required=False)
-    size = forms.ChoiceField(required=False, choices=[("", ""), *Enterprise.Size.choices])
-    city = forms.CharField(required=False)
+    q = forms.CharField(label="关键字", required=False)
+    section = forms.ChoiceField(label="行业门类", required=False)
+    size = forms.ChoiceField(label="企业规模", required=False)
+    city = forms.ChoiceField(label="所在城市", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        sections = [(s.code, f"{s.code} {s.name}") for s in industry_sections()]
+        self.fields["section"].choices = [("", "全部门类"), *sections]
+        self.fields["size"].choices = [("", "全部规模"), *Enterprise.Size.choices]
+        self.fields["city"].choices = [("", "全省"), *((c.code, c.name) for c in cities())]
 
     def filters(self) -> dict[str, str]:
-        if not self.is_valid():
-            return {}
+        """The valid filters (an unknown city or size is left out, the others still apply)."""
+        self.is_valid()
         return {name: value.strip() for name, value in self.cleaned_data.items() if value}
 
 

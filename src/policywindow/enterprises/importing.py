@@ -3,6 +3,12 @@
 Reading turns each row into the same form data a clerk would type, parsed by the
 same ``EnterpriseForm``; the domain checks are then made by ``services``. Problems
 are reported per row and column in Chinese.
+
+The template and the reader share one column definition, ``columns()``: a column is required
+exactly when the clerk's form requires its field. The template marks those with ``*`` (in red)
+and 必填; the reader refuses a file without one of them and reads a missing optional column as
+blank. The size indicators are optional columns that the row's industry may need (工业 is sized
+by 从业人员 and 营业收入): the template says 划型指标, the row is refused without them.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from openpyxl import Workbook
@@ -17,6 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from policywindow.core.codes import INDICATOR_LABELS
 from policywindow.core.errors import ValidationFailed
 from policywindow.core.spreadsheets import Messages, SheetLimits, open_sheet, workbook_bytes
 
@@ -42,14 +50,6 @@ SPECIALIZED_WORDS = {
     "小巨人": Enterprise.Specialized.LITTLE_GIANT,
     **{label: value for value, label in Enterprise.Specialized.choices},
 }
-REQUIRED = (
-    "credit_code",
-    "name",
-    "legal_representative",
-    "registered_capital",
-    "industry",
-    "region",
-)
 COLUMN_LABELS: dict[str, str] = {
     name: str(Enterprise._meta.get_field(name).verbose_name) for name in CLERK_EDITABLE_FIELDS
 } | {"industry": "行业代码", "region": "行政区划代码"}
@@ -60,10 +60,44 @@ NOTES = {
     "industry": "GB/T 4754-2017 大类代码，如 39；见“行业代码”表",
     "region": "GB/T 2260 区划代码，如 210102；见“行政区划代码”表",
     "employees": "整数，留空表示未知",
+    "revenue": "单位：元，留空表示未知",
+    "total_assets": "单位：元，留空表示未知",
     "high_tech": "填“是”或“否”",
     "tech_sme": "填“是”或“否”",
     "specialized": "无 / 省级 / 小巨人",
 }
+
+
+@dataclass(frozen=True)
+class ImportColumn:
+    field: str
+    label: str
+    required: bool
+    note: str
+
+    @property
+    def heading(self) -> str:
+        """The template's header cell: the label, ``*`` when required."""
+        return f"{self.label}*" if self.required else self.label
+
+    @property
+    def need(self) -> str:
+        """必填, 划型指标 (needed as the industry's size standard says) or 选填."""
+        if self.required:
+            return "必填"
+        if self.field in INDICATOR_LABELS:
+            return "划型指标：按所属行业的划型标准须填写"
+        return "选填（可留空，也可删除此列）"
+
+
+@cache
+def columns() -> tuple[ImportColumn, ...]:
+    """The sheet's columns in order; required as the clerk's form requires the field."""
+    fields = EnterpriseForm(choices=False).fields
+    return tuple(
+        ImportColumn(name, COLUMN_LABELS[name], fields[name].required, NOTES.get(name, ""))
+        for name in CLERK_EDITABLE_FIELDS
+    )
 
 
 @dataclass(frozen=True)
@@ -105,30 +139,34 @@ def template_workbook() -> bytes:
 
 def _write_header(sheet) -> None:
     fill = PatternFill("solid", fgColor="DCE6F4")
-    for index, field in enumerate(CLERK_EDITABLE_FIELDS, start=1):
-        label = COLUMN_LABELS[field] + ("*" if field in REQUIRED else "")
-        cell = sheet.cell(row=1, column=index, value=label)
-        cell.font = Font(bold=True, color="C8161D" if field in REQUIRED else "1F2D3D")
+    for index, column in enumerate(columns(), start=1):
+        cell = sheet.cell(row=1, column=index, value=column.heading)
+        cell.font = Font(bold=True, color="C8161D" if column.required else "1F2D3D")
         cell.fill = fill
         cell.alignment = Alignment(horizontal="center", vertical="center")
-        hint = sheet.cell(row=2, column=index, value=NOTES.get(field, ""))
+        hint = sheet.cell(row=2, column=index, value=_hint(column))
         hint.font = Font(italic=True, color="808080", size=9)
         letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = max(14, len(label) * 2 + 4)
-        if field in TEXT_FIELDS:
+        sheet.column_dimensions[letter].width = max(14, len(column.heading) * 2 + 4)
+        if column.field in TEXT_FIELDS:
             sheet.column_dimensions[letter].number_format = "@"  # typed codes stay text
     sheet.freeze_panes = "A3"
 
 
+def _hint(column: ImportColumn) -> str:
+    """Row 2 of the template: whether the column is needed, then how to fill it in."""
+    return f"{column.need}；{column.note}" if column.note else column.need
+
+
 def _add_validations(sheet) -> None:
-    columns = {field: get_column_letter(i) for i, field in enumerate(CLERK_EDITABLE_FIELDS, 1)}
+    letters = {c.field: get_column_letter(i) for i, c in enumerate(columns(), start=1)}
     last = MAX_ROWS + 2
     for field, options in [
         *((f, f'"{YES},{NO}"') for f in BOOLEAN_FIELDS),
         ("specialized", '"无,省级,小巨人"'),
     ]:
         validation = DataValidation(type="list", formula1=options, allow_blank=True)
-        validation.add(f"{columns[field]}3:{columns[field]}{last}")
+        validation.add(f"{letters[field]}3:{letters[field]}{last}")
         sheet.add_data_validation(validation)
 
 
@@ -181,10 +219,10 @@ def read_workbook(upload) -> list[ParsedRow]:
     """
     with open_sheet(upload, SHEET_LIMITS, MESSAGES, title=SHEET_TITLE) as sheet:
         rows = sheet.rows()
-        columns = _columns(next(rows, ()))
+        positions = _columns(next(rows, ()))
         parsed: list[ParsedRow] = []
         for number, values in enumerate(rows, start=2):
-            cells = {f: values[i] if i < len(values) else None for f, i in columns.items()}
+            cells = {f: values[i] if i < len(values) else None for f, i in positions.items()}
             if _is_blank(cells) or _is_hint_row(cells):
                 continue
             if len(parsed) == MAX_ROWS:
@@ -196,24 +234,25 @@ def read_workbook(upload) -> list[ParsedRow]:
 
 
 def _columns(header: tuple) -> dict[str, int]:
-    by_label = {label: field for field, label in COLUMN_LABELS.items()}
-    columns: dict[str, int] = {}
+    """Where each column of the file is; a missing optional column is read as blank."""
+    by_label = {column.label: column.field for column in columns()}
+    found: dict[str, int] = {}
     unknown = []
     for index, value in enumerate(header):
         label = str(value or "").strip().rstrip("*").strip()
         if not label:
             continue
         if label in by_label:
-            columns[by_label[label]] = index
+            found[by_label[label]] = index
         else:
             unknown.append(label)
-    missing = [COLUMN_LABELS[f] for f in CLERK_EDITABLE_FIELDS if f not in columns]
+    missing = [c.label for c in columns() if c.required and c.field not in found]
     if missing or unknown:
-        parts = [f"缺少列：{'、'.join(missing)}" if missing else ""]
+        parts = [f"缺少必填列：{'、'.join(missing)}" if missing else ""]
         parts.append(f"无法识别的列：{'、'.join(unknown)}" if unknown else "")
         reason = "；".join(p for p in parts if p)
         raise _file_error(f"第 1 行表头与模板不一致（{reason}），请使用下载的模板")
-    return columns
+    return found
 
 
 def _is_blank(cells: dict[str, Any]) -> bool:
@@ -221,7 +260,8 @@ def _is_blank(cells: dict[str, Any]) -> bool:
 
 
 def _is_hint_row(cells: dict[str, Any]) -> bool:
-    return str(cells.get("credit_code") or "").strip() == NOTES["credit_code"]
+    """Row 2 of the template (this one's, or an older one's without 必填/选填)."""
+    return NOTES["credit_code"] in str(cells.get("credit_code") or "")
 
 
 def parse_row(number: int, cells: dict[str, Any]) -> ParsedRow:

@@ -34,12 +34,13 @@ FACT_LABELS: dict[str, str] = {
 }
 
 
-def enterprise_facts(enterprise: Enterprise) -> dict[str, object]:
+def enterprise_facts(enterprise: Enterprise, today: dt.date | None = None) -> dict[str, object]:
     """What rules evaluate; an unknown value is None, never a made-up 0.
 
     ``high_tech`` is true only while the certificate is valid (when its end date is known).
+    ``today`` defaults to the local date (a batch passes it once for all its enterprises).
     """
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     valid_until = enterprise.high_tech_valid_until
     return {
         "employees": enterprise.employees,

@@ -11,7 +11,10 @@ class FinanceConfig(AppConfig):
         from policywindow.core import audit
         from policywindow.notifications.models import KIND_LABELS
 
-        from . import tasks  # noqa: F401 — registers the end-of-publicity sweep
+        from . import (
+            deadline_tracking,
+            tasks,  # noqa: F401 — registers the end-of-publicity sweep
+        )
         from .labels import AUDIT_LABELS, NOTIFICATION_LABELS, TIMELINE_LABELS
 
         # The publicity steps read on the case timeline and in the operation log alike.
@@ -21,3 +24,4 @@ class FinanceConfig(AppConfig):
         )
         audit.ACTION_LABELS.update(AUDIT_LABELS)
         KIND_LABELS.update(NOTIFICATION_LABELS)
+        deadline_tracking.register()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +19,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from policywindow.core.money import format_yuan, to_chinese_capital
+from policywindow.core.pdf_render import render_pdf
 from policywindow.core.spreadsheets import workbook_bytes
 
 from .seal import seal_svg
@@ -93,24 +93,15 @@ def document_id(seed: str) -> bytes:
     return hashlib.sha256(seed.encode()).digest()[:16]
 
 
-# fontTools stamps every subset font it writes with the current time unless SOURCE_DATE_EPOCH
-# (the reproducible-builds convention) is set, and current WeasyPrint releases let it. A fixed
-# stamp keeps a form rendered again byte-identical to the stored one and its recorded SHA-256.
-FONT_TIMESTAMP = "1767225600"  # 2026-01-01T00:00:00Z
-
-
-def _html_pdf(html: str, identifier_seed: str) -> bytes:
-    from weasyprint import HTML  # heavy; loaded on the first document, not at every start-up
-
-    os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP
-
-    return HTML(string=html).write_pdf(pdf_identifier=document_id(identifier_seed))
+def _html_pdf(html: str, number: str, title: str) -> bytes:
+    return render_pdf(html, identifier=document_id(number), what=f"{title} {number}")
 
 
 def form_pdf(content: dict[str, Any]) -> bytes:
     """One form as an (unsigned) A4 PDF."""
     context = {"form": form_context(content), "title": FORM_TITLE, "generator": GENERATOR}
-    return _html_pdf(render_to_string("fundforms/pdf/form.html", context), content["number"])
+    html = render_to_string("fundforms/pdf/form.html", context)
+    return _html_pdf(html, content["number"], FORM_TITLE)
 
 
 def batch_summary(header: BatchHeader, contents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -140,7 +131,9 @@ def batch_pdf(header: BatchHeader, contents: list[dict[str, Any]]) -> bytes:
         "title": BATCH_TITLE,
         "generator": GENERATOR,
     }
-    return _html_pdf(render_to_string("fundforms/pdf/batch.html", context), header.number)
+    return _html_pdf(
+        render_to_string("fundforms/pdf/batch.html", context), header.number, BATCH_TITLE
+    )
 
 
 XLSX_COLUMNS: tuple[tuple[str, int], ...] = (

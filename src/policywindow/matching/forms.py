@@ -31,8 +31,6 @@ UNKNOWN_CHOICE = ("", "不清楚")
 YES_NO = (UNKNOWN_CHOICE, ("yes", "是"), ("no", "否"))
 NO_VALUE = "none"  # "专精特新: 无" is the empty string in the registry; "" here is unknown
 MAX_NUMBER = Decimal("99999999999999")
-# Facts that are not a plain enterprise column: their unit, or where their choices come from.
-DERIVED_UNITS = {"established_years": "年"}
 
 
 @dataclass(frozen=True)
@@ -59,10 +57,7 @@ def used_facts(versions: Iterable[RuleVersion]) -> list[str]:
 
 def fact_fields(names: Iterable[str]) -> list[FactField]:
     labels = engine.fact_labels()
-    return [
-        FactField(name, labels[name], DERIVED_UNITS.get(name) or engine._fact_unit(name))
-        for name in names
-    ]
+    return [FactField(name, labels[name], engine.fact_unit(name)) for name in names]
 
 
 def _model_field(name: str) -> models.Field | None:

@@ -1,8 +1,9 @@
 """Writes of 政策匹配: batch runs, 精准推送 and (through ``grants``) 免申即享 cases.
 
-A run evaluates enterprises in chunks of ``CHUNK``: one query loads a chunk's facts, every
-rule was compiled once for the run (``compiled``), and one transaction per chunk records the
-pushes and cases the chunk produced and the run's progress. A push is recorded once per
+A run evaluates enterprises in chunks of ``CHUNK``: one query loads a chunk's facts (no model
+instance, no encrypted column), every rule was compiled once for the run and is evaluated over
+the whole chunk at once (``compiled``), and one transaction per chunk records the pushes and
+cases the chunk produced and the run's progress. A push is recorded once per
 (enterprise, rule) under a unique constraint and its message carries a dedupe key, so a rule
 an enterprise already heard about is never pushed again — not by a later run, a retried
 task or a concurrent one.
@@ -10,7 +11,7 @@ task or a concurrent one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -27,11 +28,10 @@ from policywindow.policies.models import Rule
 from policywindow.system.models import User
 
 from . import grants, selectors
-from .compiled import CompiledRule, Subject, compile_rules
+from .compiled import CompiledRule, FactTable, compile_rules
 from .models import MatchPush, MatchRun
 
 CHUNK = 1000
-ELIGIBLE = engine.ELIGIBLE
 PUSH_KIND = "policy_match"
 
 Facts = Mapping[str, Any]
@@ -61,15 +61,12 @@ class Tally:
 # ---------------------------------------------------------------- matching a chunk
 
 
-def eligible_hits(chunk: Iterable[tuple[int, Facts]], rules: list[CompiledRule]) -> list[Hit]:
-    """Every (enterprise, rule) of the chunk whose rule the enterprise meets now."""
-    hits: list[Hit] = []
-    for enterprise_id, facts in chunk:
-        subject = Subject.of(facts)
-        hits.extend(
-            Hit(enterprise_id, facts, rule) for rule in rules if rule.status(subject) == ELIGIBLE
-        )
-    return hits
+def eligible_hits(chunk: Sequence[tuple[int, Facts]], rules: list[CompiledRule]) -> list[Hit]:
+    """Every (enterprise, rule) of the chunk whose rule the enterprise meets now, by enterprise
+    then rule."""
+    table = FactTable([facts for _, facts in chunk])
+    pairs = sorted((row, n) for n, rule in enumerate(rules) for row in rule.eligible_rows(table))
+    return [Hit(*chunk[row], rules[n]) for row, n in pairs]
 
 
 def match_chunk(
@@ -102,13 +99,17 @@ def push(hits: list[Hit]) -> int:
     )
     new = [hit for hit in hits if (hit.enterprise_id, hit.rule.rule_id) not in done]
     members = selectors.members_by_enterprise({hit.enterprise_id for hit in new})
+    link = reverse("matching:calculator")
     now = timezone.now()
     rows = [
         MatchPush(
             enterprise_id=enterprise_id,
             rule_id=rule.rule_id,
             rule_version_id=rule.version.pk,
-            recipients=_tell(members.get(enterprise_id, []), enterprise_id, facts, rule),
+            # An enterprise without a 经办人 has nobody to tell: the push is only recorded.
+            recipients=_tell(users, enterprise_id, facts, rule, link)
+            if (users := members.get(enterprise_id))
+            else 0,
             pushed_at=now,
         )
         for enterprise_id, facts, rule in new
@@ -117,7 +118,9 @@ def push(hits: list[Hit]) -> int:
     return len(rows)
 
 
-def _tell(recipients: list[User], enterprise_id: int, facts: Facts, rule: CompiledRule) -> int:
+def _tell(
+    recipients: list[User], enterprise_id: int, facts: Facts, rule: CompiledRule, link: str
+) -> int:
     version = rule.version
     amount = engine.expected_amount(version, facts)
     estimate = f"，预计可兑现 {format_yuan(amount)}" if amount is not None else ""
@@ -129,7 +132,7 @@ def _tell(recipients: list[User], enterprise_id: int, facts: Facts, rule: Compil
             f"根据贵企业登记的信息，贵企业已符合《{version.rule.policy.title}》"
             f"“{version.title}”的申报条件{estimate}。可在政策计算器中查看并立即申报。"
         ),
-        link=reverse("matching:calculator"),
+        link=link,
         dedupe_key=f"matching:push:{enterprise_id}:{rule.rule_id}",
     )
 

@@ -19,6 +19,7 @@ KIND_LABELS: dict[str, str] = {
     "reform_reminder": "督办提醒",
     "reform_overdue": "督办超期",
     "reform_overdue_digest": "超期汇总",
+    "deadline_moved": "期限重算",
 }
 
 

@@ -38,6 +38,8 @@ ELIGIBLE, INELIGIBLE, UNKNOWN = "eligible", "ineligible", "unknown"
 STATUS_LABELS = {ELIGIBLE: "符合条件", INELIGIBLE: "不符合条件", UNKNOWN: "暂无法判断"}
 CENT = Decimal("0.01")
 MONEY_UNITS = ("元", "万元")
+# Units of the facts that are not an enterprise column.
+DERIVED_UNITS = {"established_years": "年"}
 
 KEYWORDS = frozenset({"true", "false", "null", "and", "or", "not", "in"})
 IDENTIFIER = re.compile(r"(?<![\w.$#])[A-Za-z_]\w*")
@@ -256,22 +258,36 @@ def fact_labels() -> dict[str, str]:
     return dict(FACT_LABELS)
 
 
-def _split_unit(label: str) -> tuple[str, str]:
+def split_unit(label: str) -> tuple[str, str]:
     """``"上年研发费用（元）"`` -> ``("上年研发费用", "元")``."""
     match = UNIT_SUFFIX.match(label)
     return (match.group(1), match.group(2)) if match else (label, "")
 
 
-def _fact_unit(name: str) -> str:
-    """The unit of an enterprise fact, from the registry model's field name, e.g. 元."""
+def fact_unit(name: str) -> str:
+    """The unit of an enterprise fact, from the registry model's field name, e.g. 元; a fact
+    that is no column (成立年限) has its own."""
     from django.core.exceptions import FieldDoesNotExist
 
     from policywindow.enterprises.models import Enterprise
 
     try:
-        return _split_unit(str(Enterprise._meta.get_field(name).verbose_name))[1]
+        return split_unit(str(Enterprise._meta.get_field(name).verbose_name))[1]
     except FieldDoesNotExist:
-        return ""
+        return DERIVED_UNITS.get(name, "")
+
+
+def is_yes_no_fact(name: str) -> bool:
+    """Whether an enterprise fact is a yes/no (高新技术企业), not a number or a text."""
+    from django.core.exceptions import FieldDoesNotExist
+    from django.db import models
+
+    from policywindow.enterprises.models import Enterprise
+
+    try:
+        return isinstance(Enterprise._meta.get_field(name), models.BooleanField)
+    except FieldDoesNotExist:
+        return False
 
 
 @dataclass(frozen=True)
@@ -291,8 +307,8 @@ def _terms(version: RuleVersion, names: Iterable[str]) -> dict[str, Term]:
             item = items[name]
             terms[name] = Term(item.label, "元" if item.kind == "money" else "", is_fact=False)
         else:
-            label, unit = _split_unit(facts.get(name, name))
-            terms[name] = Term(label, unit or _fact_unit(name))
+            label, unit = split_unit(facts.get(name, name))
+            terms[name] = Term(label, unit or fact_unit(name))
     return terms
 
 
@@ -356,11 +372,11 @@ def _stated(names: Iterable[str], facts: Mapping[str, Any], terms: dict) -> str:
         elif isinstance(value, bool):
             parts.append(("的", f"{term.label}为{'是' if value else '否'}"))
         else:
-            parts.append(("的", f"{term.label}为{_value_text(name, value, term.unit)}"))
+            parts.append(("的", f"{term.label}为{value_text(name, value, term.unit)}"))
     return parts[0][0] + "、".join(part for _, part in parts) if parts else ""
 
 
-def _value_text(name: str, value: Any, unit: str) -> str:
+def value_text(name: str, value: Any, unit: str) -> str:
     """A value as the enterprise reads it: 大型, C 制造业, 沈阳市, 2,400,000.00 元, 无."""
     from django.core.exceptions import FieldDoesNotExist
 

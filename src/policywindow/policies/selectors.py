@@ -16,7 +16,7 @@ from policywindow.system.datascope import scope_filter, visible_departments
 from policywindow.system.models import Department, DictItem, Status
 from policywindow.system.params import get_param
 
-from . import engine
+from . import engine, wording
 from .models import (
     ITEM_CONTENT_FIELDS,
     VERSION_CONTENT_FIELDS,
@@ -72,14 +72,10 @@ def available_attributes(version: RuleVersion | None) -> dict[str, str] | None:
     return {**facts, **items}
 
 
-def condition_lines(text: str) -> list[tuple[int, str, str]]:
-    """(line number, expression, comment) of each condition, for display."""
-    lines = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        expression, comment = engine.split_comment(raw)
-        if expression:
-            lines.append((number, expression, comment))
-    return lines
+def condition_lines(version: RuleVersion) -> list[wording.Reading]:
+    """Each eligibility condition of the version, in words beside its expression."""
+    labels = available_attributes(version) or {}
+    return wording.readings(version.eligibility_expression, labels)
 
 
 def item_labels(version: RuleVersion) -> dict[str, str]:

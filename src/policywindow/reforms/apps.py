@@ -9,7 +9,11 @@ class ReformsConfig(AppConfig):
     def ready(self) -> None:
         from policywindow.core import audit
 
-        from . import tasks  # noqa: F401  registers the reminder sweep with the scheduler
+        from . import (
+            deadline_tracking,
+            tasks,  # noqa: F401  registers the reminder sweep with the scheduler
+        )
         from .services.reports import AUDIT_LABELS
 
         audit.ACTION_LABELS.update(AUDIT_LABELS)
+        deadline_tracking.register()

@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from policywindow.core import calendar
 from policywindow.core.deadlines import last_day
 from policywindow.core.spreadsheets import workbook_bytes
 
@@ -34,6 +35,7 @@ TASK_HEADER = (
     "负责部门",
     "落实地区",
     "办理期限",
+    "期限说明",
     "状态",
     "完成进度（%）",
     "最近报送时间",
@@ -81,7 +83,8 @@ def _items_sheet(sheet, summary: ProgrammeSummary, note: str) -> None:
 
 
 def _tasks_sheet(sheet, tasks: Iterable[ReformTask], note: str) -> None:
-    _head(sheet, note, TASK_HEADER, (6, 30, 18, 26, 12, 10, 12, 18, 18))
+    _head(sheet, note, TASK_HEADER, (6, 30, 18, 26, 12, 10, 10, 12, 18, 18))
+    until = calendar.loaded_until()  # once for the sheet: a provisional deadline says so
     for task in tasks:
         sheet.append(
             [
@@ -90,6 +93,7 @@ def _tasks_sheet(sheet, tasks: Iterable[ReformTask], note: str) -> None:
                 task.department.name,
                 task.locality.name,
                 last_day(task.due_at),
+                "暂定" if calendar.is_provisional(task.due_at, until) else "",
                 status_label(task.display_status),
                 task.percent,
                 _time_text(task.reported_at),

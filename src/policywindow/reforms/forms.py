@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from policywindow.core.files import accept_attribute
 from policywindow.system.forms import BootstrapFormMixin
 from policywindow.system.models import Department, Status
 
@@ -29,7 +30,7 @@ class MultipleUploadField(forms.FileField):
     """Any number of uploads; the service checks their number, type and size."""
 
     def __init__(self, **kwargs: Any) -> None:
-        accept = ",".join(f".{t}" for t in reports.EVIDENCE_TYPES)
+        accept = accept_attribute(reports.EVIDENCE_TYPES)
         super().__init__(
             widget=MultipleFileInput(attrs={"accept": accept}), required=False, **kwargs
         )

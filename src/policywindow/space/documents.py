@@ -37,9 +37,10 @@ from policywindow.applications.models import Application, ApplicationEvent, Supp
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.notices import appeal
 from policywindow.applications.receipt import receipt_filename, render_receipt, status_url
-from policywindow.core.deadlines import last_day
+from policywindow.core.deadlines import last_day, provisional_words
 from policywindow.core.errors import DomainError
 from policywindow.core.money import format_yuan, to_chinese_capital
+from policywindow.core.pdf_render import render_pdf
 from policywindow.finance.services.budgets import GRANTED
 
 from .models import DocumentKind as K
@@ -169,11 +170,9 @@ def render(application: Application, kind: str, base_url: str = "") -> bytes:
     base = site_base(base_url)
     if kind == K.RECEIPT:
         return render_receipt(application, base_url=base)
-    from weasyprint import HTML  # heavy; loaded on the first document
-
     context = CONTEXTS[kind](application, _letter(application, kind, base))
     html = render_to_string(f"space/pdf/{kind}.html", context)
-    return HTML(string=html).write_pdf()
+    return render_pdf(html, what=f"{K(kind).label} {application.number}")
 
 
 def _day(value: dt.datetime | dt.date | None) -> str:
@@ -218,7 +217,7 @@ def _acceptance(application: Application, letter: dict[str, Any]) -> dict[str, A
         "doc_number": document_number(application, K.ACCEPTANCE, basis),
         "accepted": _day(basis),
         "accepted_by": (clerk.real_name or clerk.username) if clerk else "系统自动受理（免申即享）",
-        "due": _day(last_day(application.due_at)),
+        "due": _day(last_day(application.due_at)) + provisional_words(application.due_at),
         "seal_date": _day(basis),
     }
 
@@ -234,7 +233,7 @@ def _supplement(application: Application, letter: dict[str, Any]) -> dict[str, A
         "doc_number": document_number(application, K.SUPPLEMENT, basis, notices.count()),
         "notice": notice,
         "stage": "审核" if in_review else "窗口审查",
-        "respond_by": _day(last_day(notice.respond_by)),
+        "respond_by": _day(last_day(notice.respond_by)) + provisional_words(notice.respond_by),
         "resubmit_url": urljoin(letter["status_url"], resubmit),
         "seal_date": _day(basis),
     }

@@ -7,8 +7,12 @@ class SystemConfig(AppConfig):
     verbose_name = "系统管理"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, post_save
 
+        from . import identity, params
         from .bootstrap import sync_builtin_data
+        from .models import SystemParameter
 
         post_migrate.connect(sync_builtin_data, sender=self)
+        identity.connect_invalidation()
+        post_save.connect(params.forget_request_values, sender=SystemParameter)

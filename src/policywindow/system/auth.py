@@ -35,6 +35,13 @@ class PolicyWindowBackend(ModelBackend):
     def user_can_authenticate(self, user) -> bool:
         return bool(user.is_active)
 
+    def get_user(self, user_id) -> User | None:
+        """The session's user, read fresh each request with its cached identity
+        (``system.identity``); None once disabled, so the session ends at once."""
+        from .identity import signed_in_user
+
+        return signed_in_user(user_id)
+
 
 @dataclass(frozen=True)
 class LoginOutcome:
@@ -217,11 +224,14 @@ def _accept_recovery_code(user: User, code: str, now: dt.datetime) -> str:
     return f"使用恢复码通过验证（剩余 {left} 个）"
 
 
-def password_expired(user: User) -> bool:
-    days = int(get_param("security.password_expiry_days"))
+def password_expired(user: User, expiry_days: object = None) -> bool:
+    """``expiry_days``: the parameter's value when the caller read it already."""
+    if expiry_days is None:
+        expiry_days = get_param("security.password_expiry_days")
+    days = int(expiry_days)
     return days > 0 and timezone.now() - user.password_changed_at > dt.timedelta(days=days)
 
 
-def password_change_owed(user: User) -> bool:
+def password_change_owed(user: User, expiry_days: object = None) -> bool:
     """First sign-in, an administrator's reset or an expired password: change it first."""
-    return user.must_change_password or password_expired(user)
+    return user.must_change_password or password_expired(user, expiry_days)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils.translation import gettext_noop as _
+
+from policywindow.core.migrating import schema_is_current
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,12 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                         "button",
                         permission="audit:operlog:verify",
                     ),
+                    MenuSpec(
+                        "audit.operlog.export",
+                        _("导出 Excel"),
+                        "button",
+                        permission="audit:operlog:export",
+                    ),
                 ),
             ),
             MenuSpec(
@@ -400,6 +408,7 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                         "update": _("修改企业"),
                         "import": _("导入企业"),
                         "member": _("管理企业经办人"),
+                        "export": _("导出 Excel"),
                     },
                 ),
             ),
@@ -439,6 +448,7 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "applications:case_list",
                 "search",
                 "window:case:list",
+                _buttons("window:case", "window.cases", {"export": _("导出 Excel")}),
             ),
         ),
     ),
@@ -723,6 +733,7 @@ POLICY_ADMIN_MENUS = (
     # 办件查询: the office reads the cases it publishes, issues forms for and archives.
     "window",
     "window.cases",
+    "window.cases.export",
 )
 WINDOW_CLERK_MENUS = (
     "enterprise",
@@ -731,6 +742,7 @@ WINDOW_CLERK_MENUS = (
     "enterprise.registry.update",
     "enterprise.registry.import",
     "enterprise.registry.member",
+    "enterprise.registry.export",
     "window",
     "window.intake",
     "window.intake.accept",
@@ -738,6 +750,7 @@ WINDOW_CLERK_MENUS = (
     "window.intake.refuse",
     "window.counter",
     "window.cases",
+    "window.cases.export",
 )
 ENTERPRISE_MENUS = (
     "portal",
@@ -749,7 +762,14 @@ ENTERPRISE_MENUS = (
     "portal.enterprise",
     "portal.enterprise.update",
 )
-CASE_VIEWER_MENUS = ("window", "window.cases", "enterprise", "enterprise.registry")
+CASE_VIEWER_MENUS = (
+    "window",
+    "window.cases",
+    "window.cases.export",
+    "enterprise",
+    "enterprise.registry",
+    "enterprise.registry.export",
+)
 # 数据看板: the bureau sees the province, a department its own data scope.
 DASHBOARD_MENUS = ("stats", "stats.dashboard", "stats.dashboard.export")
 APPROVER_MENUS = (
@@ -771,6 +791,7 @@ AUDIT_ADMIN_MENUS = (
     "audit",
     "audit.operlog",
     "audit.operlog.verify",
+    "audit.operlog.export",
     "audit.loginlog",
     *ADMIN_REQUEST_MENUS,
 )
@@ -977,8 +998,10 @@ def walk(specs: tuple[MenuSpec, ...], parent_key: str | None = None):
         yield from walk(spec.children, spec.key)
 
 
-def sync_builtin_data(**_kwargs) -> None:
+def sync_builtin_data(using: str = DEFAULT_DB_ALIAS, **_kwargs) -> None:
     """post_migrate hook: create what is missing, never overwrite administrators' edits."""
+    if not schema_is_current(using):
+        return
     with transaction.atomic():
         menus, added = sync_menus()
         sync_roles(menus, added)

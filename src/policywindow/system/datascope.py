@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import Department, Role, Status
+from .identity import enabled_roles
+from .models import Department, Role
 
 
 def scope_q(user, *, dept_field: str = "department", owner_field: str | None = "created_by") -> Q:
     """A filter granting the union of the data scopes of the user's enabled roles."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Q(pk__in=[])
-    roles = list(user.roles.filter(status=Status.ENABLED).prefetch_related("scope_departments"))
     grant = Q(pk__in=[])
-    for role in roles:
+    for role in enabled_roles(user):
         scope = role.data_scope
         if scope == Role.DataScope.ALL:
             return Q()
         if scope == Role.DataScope.CUSTOM:
-            ids = [d.pk for d in role.scope_departments.all()]
-            grant |= Q(**{f"{dept_field}__in": ids})
+            grant |= Q(**{f"{dept_field}__in": list(role.scope_department_ids)})
         elif scope == Role.DataScope.DEPARTMENT and user.department_id:
             grant |= Q(**{dept_field: user.department_id})
         elif scope == Role.DataScope.DEPARTMENT_AND_BELOW and user.department_id:

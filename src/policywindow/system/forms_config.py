@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from policywindow.core import holidays
 from policywindow.core.errors import ValidationFailed
 
 from .forms import BootstrapFormMixin, DepartmentChoiceField, order_field
@@ -241,3 +242,59 @@ class CalendarImportForm(forms.Form):
             "max_value": "年份须为 4 位数字",
         },
     )
+
+
+def _load_year(required: bool, help_text: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label="年份",
+        required=required,
+        min_value=2000,
+        max_value=2100,
+        help_text=help_text,
+        error_messages={
+            "required": "请输入年份",
+            "invalid": "年份须为 4 位数字",
+            "min_value": "年份须在 2000—2100 之间",
+            "max_value": "年份须在 2000—2100 之间",
+        },
+    )
+
+
+class CalendarNoticeForm(BootstrapFormMixin, forms.Form):
+    """按年导入 from the State Council's notice pasted as text (core/holidays.py reads it)."""
+
+    prefix = "notice"  # its page holds the template form too: field ids stay unique
+
+    year = _load_year(False, "通知标题（如“关于2027年部分节假日安排的通知”）含年份时可不填")
+    text = _text(
+        "通知全文",
+        20000,
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+        help_text="粘贴国务院办公厅关于某年部分节假日安排的通知，含标题和各项安排；"
+        "各项安排中的星期会与日历核对",
+    )
+
+
+class CalendarTableForm(BootstrapFormMixin, forms.Form):
+    """按年导入 from the template: Excel (.xlsx) or CSV, one row per holiday or 调休 day."""
+
+    prefix = "table"
+
+    year = _load_year(True, "文件中的日期须都在这一年")
+    file = forms.FileField(
+        label="导入文件",
+        help_text="下载的导入模板（.xlsx），或同样三列的 CSV 文件；不超过 512 KB",
+        error_messages={"required": "请选择要导入的文件", "empty": "文件是空的"},
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError("请上传 .xlsx 或 .csv 文件（可先下载导入模板）")
+        limit = holidays.TABLE_LIMITS.max_bytes
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"文件超过 {limit // 1024} KB，节假日模板不会这么大，请核对文件"
+            )
+        return upload

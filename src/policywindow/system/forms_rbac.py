@@ -173,7 +173,7 @@ class OperLogFilterForm(DateRangeFilterForm):
         label="操作",
         max_length=64,
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "如 role.grant"}),
+        widget=forms.TextInput(attrs={"placeholder": "操作名称，如 分配权限"}),
     )
     object_type = forms.ChoiceField(label="对象类型", required=False)
     result = forms.ChoiceField(

@@ -15,7 +15,7 @@ from policywindow.core.views import error_response
 
 from .access import AUTHENTICATED, PERMISSION, access_of, is_allowed
 from .auth import MUST_CHANGE_CODE, MUST_CHANGE_MESSAGE, password_change_owed
-from .params import get_param
+from .params import get_param, read_once_per_request
 from .sessions import forget_session, touch_session
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,17 @@ TOUCH_EVERY_SECONDS = 60
 
 
 class SessionSecurityMiddleware:
-    """Ends idle sessions and sessions an administrator ended; records activity."""
+    """Ends idle sessions and sessions an administrator ended; records activity. The system
+    parameters are read once for everything from here on (``params.read_once_per_request``)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        with read_once_per_request():
+            return self._handle(request)
+
+    def _handle(self, request):
         if request.user.is_authenticated and not request.path.startswith("/static/"):
             now = time.time()
             last_seen = request.session.get(LAST_SEEN_KEY, now)

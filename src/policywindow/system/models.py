@@ -257,6 +257,15 @@ class User(EncryptedModel, AbstractUser):
         return code in self.permission_codes
 
 
+class IdentityVersion(models.Model):
+    """Bumped whenever what ``system.identity`` caches for the user may have changed (roles,
+    grants, menus, department). A row of its own, not a column of the user: a ``save()`` of a
+    user read before a bump would write the old number back."""
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveBigIntegerField(default=0)
+
+
 class RecoveryCode(models.Model):
     """A one-time code that stands in for the authenticator; only its keyed hash is stored."""
 

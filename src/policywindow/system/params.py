@@ -1,7 +1,17 @@
-"""System parameters (系统参数): defaults declared here, values in force in the database."""
+"""System parameters (系统参数): defaults declared here, values in force in the database.
+
+Within a request every parameter is read from the database once, all in one statement, the
+first time one is needed (``read_once_per_request``, opened by the system middleware); a
+parameter saved during the request is read again. Outside a request each read asks the
+database. Parameters are never kept across requests: a change applies to the next request
+in every process, and there is nothing to invalidate.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -129,15 +139,52 @@ def format_value(value_type: str, value: object) -> str:
     return str(value)
 
 
-def get_param(key: str) -> object:
-    """The value in force; the declared default when no row exists yet."""
-    from .models import SystemParameter
-
+def value_of(key: str, raw: str | None) -> object:
+    """The value in force for a stored text, or the declared default (no row, unreadable)."""
     spec = SPECS_BY_KEY[key]
-    raw = SystemParameter.objects.filter(key=key).values_list("value", flat=True).first()
     if raw is None:
         return spec.default
     try:
         return parse_value(spec.value_type, raw)
     except ValueError:
         return spec.default
+
+
+class _RequestValues:
+    """The stored texts of every parameter, read at most once per request."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, str] | None = None
+
+
+_request_values: ContextVar[_RequestValues | None] = ContextVar(
+    "policywindow_request_params", default=None
+)
+
+
+@contextmanager
+def read_once_per_request() -> Iterator[None]:
+    token = _request_values.set(_RequestValues())
+    try:
+        yield
+    finally:
+        _request_values.reset(token)
+
+
+def forget_request_values(**_signal: object) -> None:
+    """A parameter was saved: the rest of this request reads them again (post_save receiver)."""
+    if (values := _request_values.get()) is not None:
+        values.stored = None
+
+
+def get_param(key: str) -> object:
+    """The value in force; the declared default when no row exists yet."""
+    from .models import SystemParameter
+
+    values = _request_values.get()
+    if values is None:
+        stored = SystemParameter.objects.filter(key=key).values_list("value", flat=True).first()
+        return value_of(key, stored)
+    if values.stored is None:
+        values.stored = dict(SystemParameter.objects.order_by().values_list("key", "value"))
+    return value_of(key, values.stored.get(key))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 
 from policywindow.core.encrypted import equals
 
+from . import identity
 from .datascope import scope_filter
 from .models import AdminAccountRequest, Department, Menu, RecoveryCode, Role, Status, User
 
@@ -26,6 +27,8 @@ class NavItem:
 def granted_menu_ids(user) -> set[int]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
+    if (known := identity.attached(user)) is not None:
+        return set(known.granted_menu_ids)
     return set(
         Menu.objects.filter(
             roles__users=user, roles__status=Status.ENABLED, status=Status.ENABLED

@@ -18,6 +18,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from policywindow.core.audit import ACTION_LABELS, VERB_LABELS, object_type_label
 from policywindow.core.models import AuditEvent
 
 from .datascope import scope_filter
@@ -137,7 +138,7 @@ def search_audit_events(
     if actor:
         qs = qs.filter(actor_name__icontains=actor)
     if action:
-        qs = qs.filter(action__icontains=action)
+        qs = qs.filter(Q(action__icontains=action) | actions_named(action))
     if object_type:
         qs = qs.filter(object_type=object_type)
     if result:
@@ -146,15 +147,26 @@ def search_audit_events(
     return _in_date_range(qs, "occurred_at", date_from, date_to).order_by("-id")
 
 
+def actions_named(text: str) -> Q:
+    """Events whose action's Chinese name (``audit.action_label``) contains ``text``: the
+    named actions, and verb + model (“新增企业”) for the others."""
+    named = Q(action__in=[code for code, label in ACTION_LABELS.items() if text in label])
+    for model in apps.get_models():
+        for verb_code, verb in VERB_LABELS.items():
+            if text in f"{verb}{model._meta.verbose_name}":
+                named |= Q(action__endswith=f".{verb_code}", object_type=model._meta.label_lower)
+    return named
+
+
 def audit_object_types() -> list[tuple[str, str]]:
-    """The object types present in the log, labelled with their model names."""
+    """The object types present in the log, by their Chinese names (申报, 企业, 页面地址)."""
     types = (
         AuditEvent.objects.exclude(object_type="")
         .order_by("object_type")
         .values_list("object_type", flat=True)
         .distinct()
     )
-    return [(t, _model_label(t)) for t in types]
+    return sorted(((t, object_type_label(t)) for t in types), key=lambda choice: choice[1])
 
 
 def _model_of(object_type: str):
@@ -162,11 +174,6 @@ def _model_of(object_type: str):
         return apps.get_model(object_type)
     except (LookupError, ValueError):
         return None
-
-
-def _model_label(object_type: str) -> str:
-    model = _model_of(object_type)
-    return f"{model._meta.verbose_name}（{object_type}）" if model else object_type
 
 
 @dataclass(frozen=True)
@@ -199,9 +206,13 @@ def audit_diff(event: AuditEvent) -> list[DiffRow]:
     ]
 
 
+# Keys of events that are no model field: an export's (core/exports.py record_export).
+EVENT_KEY_LABELS = {"filters": "查询条件", "rows": "导出条数"}
+
+
 def _diff_row(model, key: str, old: Any, new: Any) -> DiffRow:
     model_field = _model_field(model, key)
-    label = str(model_field.verbose_name) if model_field else key
+    label = str(model_field.verbose_name) if model_field else EVENT_KEY_LABELS.get(key, key)
     both = old is not _MISSING and new is not _MISSING
     if isinstance(old, list) or isinstance(new, list):
         old_items, new_items = _as_list(old), _as_list(new)

@@ -7,7 +7,7 @@ a retried request returns the first result instead of a conflict.
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
@@ -15,7 +15,7 @@ from ninja.pagination import paginate
 
 from policywindow.api.idempotency import idempotent
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import ErrorOut, Money
+from policywindow.api.schemas import PROVISIONAL_HELP, ErrorOut, Money, provisional_for
 from policywindow.api.security import require
 
 from . import selectors
@@ -41,6 +41,7 @@ class TaskOut(Schema):
     status_label: str
     opened_at: dt.datetime
     due_at: dt.datetime
+    due_provisional: bool = Field(description=PROVISIONAL_HELP)
     decided_at: dt.datetime | None
     opinion: str
     approved_amount: Decimal | None
@@ -64,6 +65,10 @@ class TaskOut(Schema):
     @staticmethod
     def resolve_status_label(task: WorkflowTask) -> str:
         return TaskStatus(task.status).label
+
+    @staticmethod
+    def resolve_due_provisional(task: WorkflowTask, context: Any) -> bool:
+        return provisional_for(task.due_at, context)
 
 
 class ReviewSupplementItemIn(Schema):

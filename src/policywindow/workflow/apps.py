@@ -10,7 +10,10 @@ class WorkflowConfig(AppConfig):
         from policywindow.applications import transitions
         from policywindow.core import audit
 
-        from . import tasks  # noqa: F401  registers the SLA sweep with the scheduler
+        from . import (
+            deadline_tracking,
+            tasks,  # noqa: F401  registers the SLA sweep with the scheduler
+        )
         from .services.runtime import AUDIT_LABELS, TIMELINE_LABELS
 
         # Workflow steps read on the case timeline and in the operation log alike.
@@ -19,3 +22,4 @@ class WorkflowConfig(AppConfig):
             {f"application.{action}": label for action, label in TIMELINE_LABELS.items()}
         )
         audit.ACTION_LABELS.update(AUDIT_LABELS)
+        deadline_tracking.register()

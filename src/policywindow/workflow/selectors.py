@@ -376,6 +376,7 @@ def case_progress(
     overdue = {t.node_key for t in tasks if t.status == TaskStatus.OPEN and t.due_at < now}
     states = node_states(definition, state, overdue)
     names = specs.drawing_labels(spec)
+    labels = specs.case_condition_labels(application)
     by_node: dict[str, list[WorkflowTask]] = defaultdict(list)
     for task in tasks:
         by_node[task.node_key].append(task)
@@ -386,7 +387,7 @@ def case_progress(
             name=spec_level.name,
             parallel=spec_level.parallel,
             nodes=[
-                _node_view(spec_node, node, states, instance.notes, by_node[node.key], able)
+                _node_view(spec_node, node, states, instance.notes, by_node[node.key], able, labels)
                 for spec_node, node in zip(spec_level.nodes, level.nodes, strict=True)
             ],
         )
@@ -432,6 +433,7 @@ def _node_view(
     notes: dict[str, str],
     tasks: list[WorkflowTask],
     deciders: set[int],
+    labels: dict[str, str],
 ) -> NodeView:
     waiting = [task for task in tasks if task.status == TaskStatus.OPEN]
     stuck = bool(waiting) and is_stuck(spec_node.mode, (t.assignee_id for t in waiting), deciders)
@@ -442,7 +444,7 @@ def _node_view(
         limit_label=spec_node.limit_label,
         on_reject_label=specs.ON_REJECT_LABELS[spec_node.on_reject],
         applies=node.applies,
-        note=(notes or {}).get(node.key, ""),
+        note=specs.note_in_words((notes or {}).get(node.key, ""), spec_node.condition, labels),
         state=states.get(node.key, "not_applicable"),
         tasks=tasks,
         stuck_on=[task for task in waiting if task.assignee_id not in deciders] if stuck else [],
@@ -662,27 +664,6 @@ def case_timeliness(
         _row(row["rule__current__title"] or row["rule__code"], row["rule__code"], row)
         for row in rows
     ]
-    return found, _total(found, "合计")
-
-
-def case_timeliness_by_department(
-    user: Any, period: Period, now: dt.datetime | None = None
-) -> tuple[list[TimelinessRow], TimelinessRow]:
-    """The figures of ``case_timeliness`` per lead department (the 一周办结 limit of the
-    cases each department leads; the data board's table). One aggregate query, and one for the
-    departments' names."""
-    # Grouped on the id alone, the names looked up after: grouping on joined text columns
-    # makes the database sort every case first (bench/dashboard.py).
-    figures = _due_cases(user, period, now).values("department_id").annotate(**_case_figures())
-    rows = list(figures.order_by())
-    places = {
-        pk: (path, name)
-        for pk, path, name in Department.objects.filter(
-            pk__in=[row["department_id"] for row in rows]
-        ).values_list("pk", "path", "name")
-    }
-    rows.sort(key=lambda row: (places[row["department_id"]][0], row["department_id"]))
-    found = [_row(places[row["department_id"]][1], "", row) for row in rows]
     return found, _total(found, "合计")
 
 

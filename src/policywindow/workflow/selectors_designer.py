@@ -13,6 +13,7 @@ from policywindow.core import inputs
 from policywindow.policies.engine import fact_labels
 from policywindow.policies.models import Rule, RuleVersion
 from policywindow.policies.selectors import rules_for
+from policywindow.policies.wording import describe
 from policywindow.system.models import Department, Post, Role, Status, User
 
 from . import candidates
@@ -166,8 +167,10 @@ def preview(raw: str, rule: Rule) -> Preview:
         spec = specs.parse(data)
     except DefinitionError as exc:
         return Preview(error=exc.message)
-    problems = specs.problems(spec, extra_facts=form_facts(rule))
-    return Preview(svg=diagram(spec), problems=problems, nodes=_summaries(spec))
+    items = form_facts(rule)
+    problems = specs.problems(spec, extra_facts=items)
+    labels = {**specs.condition_facts(), **items}
+    return Preview(svg=diagram(spec), problems=problems, nodes=_summaries(spec, labels))
 
 
 def diagram(spec: specs.WorkflowSpec) -> SafeString | None:
@@ -179,7 +182,8 @@ def diagram(spec: specs.WorkflowSpec) -> SafeString | None:
     return mark_safe(render_svg(definition, node_labels=labels))  # noqa: S308
 
 
-def _summaries(spec: specs.WorkflowSpec) -> list[NodeSummary]:
+def _summaries(spec: specs.WorkflowSpec, labels: dict[str, str]) -> list[NodeSummary]:
+    """Each node as the preview table lists it, its condition in words."""
     summaries = []
     for index, level in enumerate(spec.levels, 1):
         for node in level.nodes:
@@ -188,7 +192,6 @@ def _summaries(spec: specs.WorkflowSpec) -> list[NodeSummary]:
             else:
                 count = f"{len(candidates.resolve(node.assignee))} 人"
             who = candidates.describe(node.assignee)
-            summaries.append(
-                NodeSummary(index, node.name, who, count, node.limit_label, node.condition)
-            )
+            condition = describe(node.condition, labels)
+            summaries.append(NodeSummary(index, node.name, who, count, node.limit_label, condition))
     return summaries

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from policywindow.policies import engine as rules
+from policywindow.policies.wording import describe
 from policywindow.workflow import candidates
 from policywindow.workflow.candidates import Assignee
 from policywindow.workflow.definition import (
@@ -180,6 +181,20 @@ def _text(value: Any, label: str, limit: int) -> str:
 def condition_facts() -> dict[str, str]:
     """Names a node condition may use, with their Chinese labels."""
     return {**APPLICATION_FACTS, **rules.fact_labels()}
+
+
+def case_condition_labels(application: Application) -> dict[str, str]:
+    """Names a node condition of this case may use, with labels (its version's form items)."""
+    items = application.rule_version.items.values_list("key", "label")
+    return {**condition_facts(), **dict(items)}
+
+
+def note_in_words(note: str, condition: str, labels: Mapping[str, str]) -> str:
+    """A node's note as pages show it: its condition in words. Notes keep the expression the
+    case started with, the record of what the workflow said then."""
+    if not condition or condition not in note:
+        return note
+    return note.replace(condition, describe(condition, labels))
 
 
 def problems(spec: WorkflowSpec, extra_facts: Mapping[str, str] | None = None) -> list[str]:

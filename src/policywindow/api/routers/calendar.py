@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from policywindow.core.calendar import add_working_days
+from policywindow.core.calendar import nth_working_day
 
 from ..schemas import ErrorOut, WorkingDaysOut, WorkingDaysQuery
 from ..security import authenticated
@@ -18,5 +18,10 @@ router = Router(tags=["工作日历"])
 )
 @authenticated
 def working_days(request: HttpRequest, params: Query[WorkingDaysQuery]):
-    due_date = add_working_days(params.start, params.days)
-    return {"start": params.start, "days": params.days, "due_date": due_date}
+    due_date, provisional = nth_working_day(params.start, params.days)
+    return {
+        "start": params.start,
+        "days": params.days,
+        "due_date": due_date,
+        "due_provisional": provisional,
+    }

@@ -3,7 +3,8 @@
 - ``filing``: the one form (一表申请) — drafts, answers, submit, resubmit after 补正;
 - ``numbering``: gap-free application numbers per year;
 - ``uploads``: materials — type checked by content, random stored names, SHA-256;
-- ``intake``: window intake (受理, 补正, 不予受理).
+- ``intake``: window intake (受理, 补正, 不予受理);
+- ``export``: 办件查询's Excel export (audited).
 
 Each write takes ``actor`` first, runs in a transaction and records an audit event.
 """

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from policywindow.core import calendar
+from policywindow.core import calendar, provisional
 from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.workflow.services import runtime
 
@@ -55,7 +55,7 @@ def accept(
     with transaction.atomic():
         locked = _lock_submitted(application, expected_revision)
         accepted_at = timezone.now()
-        due_at = calendar.working_day_deadline(accepted_at, locked.rule_version.review_days)
+        due = calendar.deadline(accepted_at, locked.rule_version.review_days)
         moved = transitions.move(
             locked,
             S.IN_REVIEW,
@@ -64,8 +64,9 @@ def accept(
             note=note.strip(),
             data={"checklist": checked},
             expected_revision=expected_revision,
-            changes={"accepted_at": accepted_at, "accepted_by": actor, "due_at": due_at},
+            changes={"accepted_at": accepted_at, "accepted_by": actor, "due_at": due.due_at},
         )
+        provisional.remember("due_at", [(moved, due)])
         runtime.start(actor, moved)  # refused (and the accept rolled back) if it cannot run
         return moved
 

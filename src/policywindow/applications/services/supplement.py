@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from policywindow.core import calendar
+from policywindow.core import calendar, provisional
 from policywindow.core.errors import ValidationFailed
 from policywindow.system.params import get_param
 
@@ -65,15 +65,17 @@ def issue_notice(
     now: dt.datetime,
 ) -> SupplementNotice:
     """The notice on file, with the deadline it states (系统参数“补正期限”, in working days)."""
-    days = int(get_param("general.supplement_days"))
-    return SupplementNotice.objects.create(
+    due = calendar.deadline(now, int(get_param("general.supplement_days")))
+    notice = SupplementNotice.objects.create(
         application=application,
         items=items,
         comment=comment,
         issued_by=actor,
         issued_at=now,
-        respond_by=calendar.working_day_deadline(now, days),
+        respond_by=due.due_at,
     )
+    provisional.remember("respond_by", [(notice, due)])
+    return notice
 
 
 def notice_data(notice: SupplementNotice) -> dict[str, Any]:

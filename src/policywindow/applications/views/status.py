@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
 
-from policywindow.core.errors import NotFound
+from policywindow.core.errors import NotFound, ValidationFailed
+from policywindow.core.exports import XLSX, file_name, filter_values
+from policywindow.core.files import send_file
+from policywindow.core.paging import querystring
 from policywindow.core.requestctx import client_ip
 from policywindow.policies.forms import rule_filter_field
 from policywindow.space import selectors as space_selectors
 from policywindow.system.access import permission, public
 from policywindow.system.forms import BootstrapFormMixin
 
-from .. import selectors
+from .. import exporting, selectors
 from ..models import Application
 from ..models import ApplicationStatus as S
+from ..services import export
 
 PAGE_SIZE = 20
 
@@ -77,6 +82,18 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "querystring": query.urlencode(),
     }
     return render(request, "applications/case_list.html", context)
+
+
+@permission("window:case:export")
+def case_export(request: HttpRequest) -> HttpResponse:
+    """The list as Excel, with the page's filters and data scope."""
+    form = CaseFilterForm(request.GET)
+    try:
+        body = export.export_cases(request.user, form.filters(), filter_values(form))
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('applications:case_list')}?{querystring(request)}")
+    return send_file(body, file_name(exporting.TITLE), XLSX)
 
 
 def _detail_context(application: Application) -> dict:
@@ -165,6 +182,7 @@ def public_status(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("window/cases/", case_list, name="case_list"),
+    path("window/cases/export.xlsx", case_export, name="case_export"),
     path("window/cases/<int:pk>/", case_detail, name="case_detail"),
     path("portal/applications/<int:pk>/", my_detail, name="my_detail"),
     path("status/", public_status, name="public_status"),

@@ -5,47 +5,42 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from policywindow.core.errors import ValidationFailed
+from policywindow.core.exports import XLSX, file_name, filter_values
 from policywindow.core.files import send_file
+from policywindow.core.paging import querystring
 from policywindow.system.access import permission
 
-from .. import importing, services
+from .. import exporting, importing, services
 from ..forms import EnterpriseFilterForm, EnterpriseForm, ImportForm, LinkMemberForm, NewMemberForm
-from ..models import Enterprise
-from ..selectors import (
-    cities,
-    industry_sections,
-    member_of,
-    members_of,
-    search_enterprises,
-    visible_enterprise,
-)
+from ..selectors import member_of, members_of, search_enterprises, visible_enterprise
 
 PAGE_SIZE = 20
 TEMPLATE_NAME = "企业信息导入模板.xlsx"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @permission("enterprise:enterprise:list")
 def enterprise_list(request):
-    enterprises = search_enterprises(
-        request.user, **EnterpriseFilterForm(request.GET).filters()
-    ).prefetch_related("members")
+    form = EnterpriseFilterForm(request.GET)
+    enterprises = search_enterprises(request.user, **form.filters()).prefetch_related("members")
     page = Paginator(enterprises, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "page": page,
-        "filters": request.GET,
-        "sections": industry_sections(),
-        "sizes": Enterprise.Size.choices,
-        "cities": cities(),
-        "querystring": query.urlencode(),
-    }
+    context = {"page": page, "form": form, "querystring": querystring(request)}
     return render(request, "enterprises/enterprise_list.html", context)
+
+
+@permission("enterprise:enterprise:export")
+def enterprise_export(request):
+    """The list as Excel, with the page's filters and data scope."""
+    form = EnterpriseFilterForm(request.GET)
+    try:
+        body = services.export_enterprises(request.user, form.filters(), filter_values(form))
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('enterprises:enterprise_list')}?{querystring(request)}")
+    return send_file(body, file_name(exporting.TITLE), XLSX)
 
 
 @permission("enterprise:enterprise:list")
@@ -164,6 +159,7 @@ def enterprise_import_template(request):
 urlpatterns = [
     path("enterprises/", enterprise_list, name="enterprise_list"),
     path("enterprises/new/", enterprise_create, name="enterprise_create"),
+    path("enterprises/export.xlsx", enterprise_export, name="enterprise_export"),
     path("enterprises/import/", enterprise_import, name="enterprise_import"),
     path(
         "enterprises/import/template.xlsx",

@@ -17,7 +17,7 @@ from django.utils import timezone
 from policywindow.applications import transitions
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
-from policywindow.core import audit, calendar
+from policywindow.core import audit, calendar, provisional
 from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.system.models import User
 
@@ -46,13 +46,11 @@ def publish(actor: User, application_ids: Iterable[int], title: str, days: int) 
             .order_by("pk")
         )
         now = timezone.now()
+        period = calendar.deadline(now, days)
         batch = PublicityBatch.objects.create(
-            title=title,
-            days=days,
-            starts_at=now,
-            ends_at=calendar.working_day_deadline(now, days),
-            published_by=actor,
+            title=title, days=days, starts_at=now, ends_at=period.due_at, published_by=actor
         )
+        provisional.remember("ends_at", [(batch, period)])
         for order, application in enumerate(cases, start=1):
             if application.status != S.APPROVED:
                 raise Conflict(

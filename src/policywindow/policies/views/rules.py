@@ -86,7 +86,7 @@ def rule_detail(request, pk: int):
         "has_draft": rule.versions.filter(status=RuleVersion.Status.DRAFT).exists(),
         "window": selectors.application_window(version),
         "public": selectors.published_rules().filter(pk=rule.pk).exists(),
-        "conditions": selectors.condition_lines(version.eligibility_expression),
+        "conditions": selectors.condition_lines(version),
         "editable": version.status == RuleVersion.Status.DRAFT,
         "fact_labels": engine.fact_labels(),
     }

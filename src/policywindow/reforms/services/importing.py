@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.urls import reverse
 
-from policywindow.core import audit
-from policywindow.core.calendar import SHANGHAI, working_day_deadline
+from policywindow.core import audit, provisional
+from policywindow.core.calendar import SHANGHAI, Deadline, deadline
 from policywindow.core.errors import ValidationFailed
 from policywindow.notifications.services import notify
 from policywindow.system.models import Department, Status, User
@@ -59,6 +59,8 @@ class ImportReport:
     programme_created: bool = False
     issued_on: dt.date | None = None
     due: dict[str, dt.date] = field(default_factory=dict)  # scope label -> last working day
+    # Scope labels whose deadline lies past the loaded holiday table (暂定, core/calendar.py).
+    provisional: list[str] = field(default_factory=list)
     categories: list[tuple[str, int]] = field(default_factory=list)
     scopes: list[tuple[str, int]] = field(default_factory=list)
     items_total: int = 0
@@ -97,7 +99,15 @@ class ImportReport:
         lines += [
             f"{label}落实地区：{'、'.join(names)}" for label, names in self.localities.items()
         ]
-        lines += [f"{label}事项办理期限：{day}" for label, day in self.due.items()]
+        lines += [
+            f"{label}事项办理期限：{day}"
+            + (
+                "（暂定：该年度节假日安排尚未导入，按周末推算）"
+                if label in self.provisional
+                else ""
+            )
+            for label, day in self.due.items()
+        ]
         if self.departments_created:
             lines.append("新建部门：" + "、".join(self.departments_created))
         if self.tasks_kept:
@@ -249,11 +259,11 @@ class _Importer:
             self.report.departments_created.append(name)
         return areas
 
-    def _deadlines(self, programme: Programme) -> dict[str, dt.datetime]:
+    def _deadlines(self, programme: Programme) -> dict[str, Deadline]:
         start = dt.datetime.combine(programme.issued_on, dt.time(12), tzinfo=SHANGHAI)
         scopes = {item.scope for item in self.parsed.items}
         return {
-            scope: working_day_deadline(start, programme.days_for(scope))
+            scope: deadline(start, programme.days_for(scope))
             for scope in Scope.values
             if scope in scopes
         }
@@ -303,14 +313,14 @@ class _Importer:
         items: list[tuple[ParsedItem, ReformItem]],
         departments: dict[str, Department],
         localities: dict[str, list[Department]],
-        dues: dict[str, dt.datetime],
+        dues: dict[str, Deadline],
     ) -> list[ReformTask]:
         have = set(
             ReformTask.objects.filter(item__in=[item for _, item in items]).values_list(
                 "item_id", "department_id", "locality_id"
             )
         )
-        wanted: list[ReformTask] = []
+        wanted: list[tuple[ReformTask, Deadline]] = []
         for parsed, item in items:
             for name in parsed.departments:
                 for locality in localities[parsed.scope]:
@@ -318,30 +328,33 @@ class _Importer:
                     if key in have:
                         have.discard(key)
                         continue
-                    wanted.append(
-                        ReformTask(
-                            item=item,
-                            department=departments[name],
-                            locality=locality,
-                            due_at=dues[parsed.scope],
-                        )
+                    due = dues[parsed.scope]
+                    task = ReformTask(
+                        item=item,
+                        department=departments[name],
+                        locality=locality,
+                        due_at=due.due_at,
                     )
+                    wanted.append((task, due))
         self.report.tasks_kept = len(have)
         self.report.tasks_created = len(wanted)
-        return ReformTask.objects.bulk_create(wanted)
+        ReformTask.objects.bulk_create([task for task, _ in wanted])
+        provisional.remember("due_at", wanted)
+        return [task for task, _ in wanted]
 
     # -------------------------------------------------------------- report, audit, notices
 
     def _summarise(
         self,
         programme: Programme,
-        dues: dict[str, dt.datetime],
+        dues: dict[str, Deadline],
         localities: dict[str, list[Department]],
     ) -> None:
         report, items = self.report, self.parsed.items
         report.programme_id, report.issued_on = programme.pk, programme.issued_on
         labels = dict(Scope.choices)
-        report.due = {labels[s]: (due - dt.timedelta(seconds=1)).date() for s, due in dues.items()}
+        report.due = {labels[s]: due.last_day for s, due in dues.items()}
+        report.provisional = [labels[s] for s, due in dues.items() if due.provisional]
         report.categories = list(Counter(i.category for i in items).items())
         report.scopes = [(labels[s], n) for s, n in Counter(i.scope for i in items).items()]
         report.items_total = len(items)

@@ -11,7 +11,6 @@ reviewers (one digest, not one message per task).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,16 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from policywindow.core import calendar
-from policywindow.core.deadlines import last_day
-from policywindow.core.errors import CalendarNotCovered
+from policywindow.core.deadlines import PROVISIONAL_WORDS, last_day
 from policywindow.notifications.services import notify
 from policywindow.system.models import User
 from policywindow.system.params import get_param
 from policywindow.system.selectors import users_with_permission
 
 from ..models import OVERDUE, ReformTask, TaskStatus
-
-log = logging.getLogger(__name__)
 
 BATCH = 200
 REPORTER_PERMISSION = "reform:task:report"
@@ -58,13 +54,13 @@ REMINDER = Notice(
     "reform_reminder",
     "reminded_at",
     "改革任务即将到期：{title}",
-    "办理期限 {day:%Y-%m-%d}，请按时推进并报送进展。",
+    "办理期限 {day}，请按时推进并报送进展。",
 )
 OVERDUE_NOTICE = Notice(
     "reform_overdue",
     "overdue_notified_at",
     "改革任务已超期：{title}",
-    "办理期限 {day:%Y-%m-%d} 已过，尚未完成，请尽快报送进展或完成报告。",
+    "办理期限 {day} 已过，尚未完成，请尽快报送进展或完成报告。",
 )
 
 
@@ -72,14 +68,10 @@ def sweep(now: dt.datetime | None = None) -> ReminderReport:
     """Remind open tasks due within the reminder window; tell of the ones that became overdue."""
     now = now or timezone.now()
     report = ReminderReport()
-    try:
-        # 系统参数, five working days unless changed: reform tasks run for months.
-        soon = calendar.working_day_deadline(now, int(get_param("general.reform_reminder_days")))
-    except CalendarNotCovered as exc:  # overdue notices need no calendar
-        log.warning("reform reminders skipped: %s", exc)
-    else:
-        while told := _notice_batch(REMINDER, now, due_at__gt=now, due_at__lte=soon):
-            report.reminded += told
+    # 系统参数, five working days unless changed: reform tasks run for months.
+    soon = calendar.working_day_deadline(now, int(get_param("general.reform_reminder_days")))
+    while told := _notice_batch(REMINDER, now, due_at__gt=now, due_at__lte=soon):
+        report.reminded += told
     while told := _notice_batch(OVERDUE_NOTICE, now, due_at__lte=now):
         report.overdue += told
     if report.overdue:
@@ -97,14 +89,15 @@ def _notice_batch(notice: Notice, now: dt.datetime, **window: Any) -> int:
             .filter(**{f"{notice.stamp}__isnull": True}, **window)
             .order_by("due_at", "id")[:BATCH]
         )
-        reporters = _reporters({d for t in tasks for d in (t.department_id, t.locality_id)})
+        people = reporters({d for t in tasks for d in (t.department_id, t.locality_id)})
+        until = calendar.loaded_until()
         for task in tasks:
-            _tell_reporters(task, notice, reporters)
+            _tell_reporters(task, notice, people, until)
         ReformTask.objects.filter(pk__in=[t.pk for t in tasks]).update(**{notice.stamp: now})
         return len(tasks)
 
 
-def _reporters(department_ids: set[int]) -> dict[int, list[User]]:
+def reporters(department_ids: set[int]) -> dict[int, list[User]]:
     """Who may report, per department: one query for a whole batch."""
     found: dict[int, list[User]] = defaultdict(list)
     for user in users_with_permission(REPORTER_PERMISSION).filter(department_id__in=department_ids):
@@ -112,14 +105,18 @@ def _reporters(department_ids: set[int]) -> dict[int, list[User]]:
     return found
 
 
-def _tell_reporters(task: ReformTask, notice: Notice, reporters: dict[int, list[User]]) -> None:
+def _tell_reporters(
+    task: ReformTask, notice: Notice, people: dict[int, list[User]], until: dt.date | None
+) -> None:
     title = f"{task.item.number}. {task.item.title}"
+    # A deadline past the loaded holiday table says it is provisional (暂定).
+    provisional = PROVISIONAL_WORDS if calendar.is_provisional(task.due_at, until) else ""
     notify(
-        reporters[task.department_id] + reporters[task.locality_id],
+        people[task.department_id] + people[task.locality_id],
         kind=notice.kind,
         subject=notice.subject.format(title=title)[:200],
         body=f"负责部门：{task.department}；落实地区：{task.locality}。"
-        + notice.body.format(day=last_day(task.due_at)),
+        + notice.body.format(day=f"{last_day(task.due_at):%Y-%m-%d}{provisional}"),
         link=reverse("reforms:task_detail", args=[task.pk]),
         dedupe_key=f"reform-task:{task.pk}:{notice.kind}",
     )

@@ -7,11 +7,13 @@ its audit event inside it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+from django.core import signing
 from django.db import models, transaction
 
-from policywindow.core import audit
+from policywindow.core import audit, holidays, provisional
 from policywindow.core import calendar as workdays
 from policywindow.core.errors import (
     Conflict,
@@ -19,7 +21,7 @@ from policywindow.core.errors import (
     full_clean_or_fail,
     refuse_duplicate,
 )
-from policywindow.core.models import CalendarDay
+from policywindow.core.models import CalendarDay, ProvisionalDeadline
 
 from ..access import require_permission
 from ..models import DictItem, DictType, Post, Status, SystemParameter, User
@@ -198,6 +200,7 @@ def set_calendar_day(
     row.is_working_day = is_working_day
     row.note = note.strip()
     full_clean_or_fail(row)
+    workdays.lock_for_load()
     row.save()
     audit.record(
         "calendarday.create" if creating else "calendarday.update",
@@ -206,6 +209,7 @@ def set_calendar_day(
         before=before,
         after=audit.snapshot(row, CALENDAR_FIELDS),
     )
+    provisional.settle(everything=False)
     return row
 
 
@@ -219,7 +223,9 @@ def import_official_holidays(actor: User, year: int) -> int:
             f"（已收录 {first}—{last} 年）。请在国务院办公厅公布后升级该组件再导入，或逐日维护。"
         )
         raise ValidationFailed(message, details={"year": [message]})
+    workdays.lock_for_load()
     created = workdays.seed_from_chinese_calendar(year, year)
+    provisional.settle(everything=False)
     audit.record(
         "calendarday.import",
         actor=actor,
@@ -230,3 +236,97 @@ def import_official_holidays(actor: User, year: int) -> int:
         message=f"导入 {year} 年法定节假日，新增 {created} 天，已维护的日期未改动",
     )
     return created
+
+
+# A previewed year travels to its confirmation signed, so what is written is exactly what the
+# administrator saw, and only for an hour.
+PLAN_SALT = "policywindow.calendar.year-plan"
+PLAN_MAX_AGE = 60 * 60
+
+
+@dataclass(frozen=True)
+class YearPreview:
+    plan: holidays.YearPlan
+    changes: list[holidays.DayChange]
+    provisional: int  # provisional deadlines that loading the year computes again
+    token: str
+
+    @property
+    def listed(self) -> list[holidays.DayChange]:
+        """Holidays, 调休 days and maintained dates that change: shown one by one."""
+        return [change for change in self.changes if change.named]
+
+    @property
+    def filled(self) -> list[holidays.DayChange]:
+        """Dates not maintained yet that the weekend fills: counted, listed on demand."""
+        return [change for change in self.changes if not change.named]
+
+
+@dataclass(frozen=True)
+class YearLoad:
+    year: int
+    changed: int
+    moved: int  # deadlines that moved
+
+
+def preview_calendar_year(plan: holidays.YearPlan) -> YearPreview:
+    """What loading ``plan`` would change, and the signed token that confirms it."""
+    payload = {
+        "year": plan.year,
+        "source": plan.source,
+        "days": [[d.date.isoformat(), d.is_working_day, d.note] for d in plan.special.values()],
+        "table": workdays.fingerprint(plan.year),
+    }
+    return YearPreview(
+        plan,
+        holidays.changes(plan),
+        ProvisionalDeadline.objects.count(),
+        signing.dumps(payload, salt=PLAN_SALT, compress=True),
+    )
+
+
+def _confirmed_plan(token: str) -> tuple[holidays.YearPlan, str]:
+    try:
+        payload = signing.loads(token, salt=PLAN_SALT, max_age=PLAN_MAX_AGE)
+    except signing.SignatureExpired:
+        raise Conflict("预览已超过 1 小时，请重新预览后再确认导入") from None
+    except signing.BadSignature:
+        raise ValidationFailed("导入内容无效，请重新预览后再确认导入") from None
+    special = {
+        dt.date.fromisoformat(day): holidays.PlannedDay(dt.date.fromisoformat(day), working, note)
+        for day, working, note in payload["days"]
+    }
+    return holidays.YearPlan(payload["year"], special, payload["source"]), payload["table"]
+
+
+@transaction.atomic
+def load_calendar_year(actor: User, token: str) -> YearLoad:
+    """Write the previewed year in one step: every date of it, then every provisional deadline
+    computed again (their people told), audited — all in this transaction."""
+    plan, previewed = _confirmed_plan(token)
+    workdays.lock_for_load()
+    if workdays.fingerprint(plan.year) != previewed:
+        raise Conflict(f"{plan.year} 年的节假日在预览后已被修改，请重新预览后再确认导入")
+    changed = holidays.changes(plan)
+    workdays.replace_year(plan.year, ((d.date, d.is_working_day, d.note) for d in plan.days()))
+    moved = sum(len(found) for found in provisional.settle().values())
+    audit.record(
+        "calendarday.load_year",
+        actor=actor,
+        object_type=CalendarDay._meta.label_lower,
+        object_id=plan.year,
+        object_repr=f"{plan.year} 年节假日安排",
+        after={
+            "year": plan.year,
+            "source": plan.source,
+            "holidays": plan.holidays,
+            "makeup_days": plan.makeup_days,
+            "changed": len(changed),
+            "deadlines_moved": moved,
+        },
+        message=(
+            f"按年导入 {plan.year} 年节假日（{plan.source}）：放假 {plan.holidays} 天、"
+            f"调休上班 {plan.makeup_days} 天，改动 {len(changed)} 个日期，重算期限 {moved} 个"
+        ),
+    )
+    return YearLoad(plan.year, len(changed), moved)

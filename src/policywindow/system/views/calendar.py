@@ -1,7 +1,9 @@
-"""节假日日历: a month of the holiday table, editing one day, importing the official schedule.
+"""节假日日历: a month of the holiday table, editing one day, importing the official schedule,
+and 按年导入 — a whole year from the template or the State Council's notice, previewed date by
+date and confirmed.
 
-Every working-day deadline is computed from this table (core/calendar.py), so
-dates the table does not cover are shown as 未维护 rather than guessed.
+Every working-day deadline is computed from this table (core/calendar.py); dates the table
+does not cover are shown as 未维护, and deadlines that reach them are marked 暂定.
 """
 
 from __future__ import annotations
@@ -11,21 +13,30 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from policywindow.core import calendar as workdays
-from policywindow.core.errors import ValidationFailed
+from policywindow.core import holidays
+from policywindow.core.errors import DomainError, ValidationFailed
+from policywindow.core.files import send_file
 from policywindow.core.models import CalendarDay
 
 from ..access import permission
-from ..forms_config import CalendarDayForm, CalendarImportForm, submitted
+from ..forms_config import (
+    CalendarDayForm,
+    CalendarImportForm,
+    CalendarNoticeForm,
+    CalendarTableForm,
+    submitted,
+)
 from ..services import config as services
 
 WEEKDAYS = "一二三四五六日"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
@@ -40,12 +51,7 @@ class DayCell:
 
 def classify(day: dt.date, row: CalendarDay | None) -> tuple[str, str]:
     """The cell's colour class and text: 工作日, 休息日, a holiday's name, 调休上班 or 未维护."""
-    if row is None:
-        return "missing", "未维护"
-    weekend = day.weekday() >= 5
-    if row.is_working_day:
-        return ("makeup", row.note or "调休上班") if weekend else ("work", row.note or "工作日")
-    return ("holiday", row.note) if row.note else ("rest", "休息日")
+    return workdays.describe(day, row.is_working_day if row else None, row.note if row else "")
 
 
 def month_weeks(year: int, month: int, today: dt.date) -> list[list[DayCell]]:
@@ -169,8 +175,91 @@ def calendar_import(request):
     return redirect(_month_url(year, month))
 
 
+# ---------------------------------------------------------------- 按年导入
+
+
+def _year_page(request, notice_form=None, table_form=None):
+    today = timezone.localdate()
+    context = {
+        "notice_form": notice_form or CalendarNoticeForm(),
+        "table_form": table_form or CalendarTableForm(initial={"year": today.year + 1}),
+        "loaded_until": workdays.loaded_until(),
+    }
+    return render(request, "system/calendar_year.html", context)
+
+
+@permission("system:calendar:seed")
+def calendar_year(request):
+    return _year_page(request)
+
+
+def _preview(request, key: str, form, read) -> HttpResponse:
+    """The preview of a valid form's year, or the year page with the errors on the field
+    (``key`` names the form on that page)."""
+    if not form.is_valid():
+        return _year_page(request, **{key: form})
+    try:
+        plan = read(**form.cleaned_data)
+    except ValidationFailed as exc:
+        form.add_domain_error(exc)
+        return _year_page(request, **{key: form})
+    context = {"preview": services.preview_calendar_year(plan)}
+    return render(request, "system/calendar_year_preview.html", context)
+
+
+def _read_notice(year: int | None, text: str) -> holidays.YearPlan:
+    return holidays.parse_notice(text, year)
+
+
+def _read_table(year: int, file) -> holidays.YearPlan:
+    return holidays.parse_table(file.name, file.read(), year)
+
+
+@require_POST
+@permission("system:calendar:seed")
+def calendar_year_notice(request):
+    return _preview(request, "notice_form", CalendarNoticeForm(request.POST), _read_notice)
+
+
+@require_POST
+@permission("system:calendar:seed")
+def calendar_year_table(request):
+    form = CalendarTableForm(request.POST, request.FILES)
+    return _preview(request, "table_form", form, _read_table)
+
+
+@require_POST
+@permission("system:calendar:seed")
+def calendar_year_confirm(request):
+    try:
+        loaded = services.load_calendar_year(request.user, request.POST.get("plan", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("system:calendar_year")
+    moved = f"，{loaded.moved} 个暂定期限已按新安排重算并通知相关人员" if loaded.moved else ""
+    messages.success(
+        request, f"已导入 {loaded.year} 年节假日安排，改动 {loaded.changed} 个日期{moved}"
+    )
+    return redirect(_month_url(loaded.year, 1))
+
+
+@permission("system:calendar:seed")
+def calendar_year_template(request):
+    year = timezone.localdate().year + 1
+    return send_file(holidays.template_workbook(year), f"{year}年节假日导入模板.xlsx", XLSX)
+
+
 urlpatterns = [
     path("system/calendar/", calendar_month, name="calendar"),
     path("system/calendar/import/", calendar_import, name="calendar_import"),
+    path("system/calendar/year/", calendar_year, name="calendar_year"),
+    path("system/calendar/year/notice/", calendar_year_notice, name="calendar_year_notice"),
+    path("system/calendar/year/table/", calendar_year_table, name="calendar_year_table"),
+    path("system/calendar/year/confirm/", calendar_year_confirm, name="calendar_year_confirm"),
+    path(
+        "system/calendar/year/template.xlsx",
+        calendar_year_template,
+        name="calendar_year_template",
+    ),
     path("system/calendar/<str:day>/edit/", calendar_day_update, name="calendar_day_update"),
 ]

@@ -8,7 +8,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from policywindow.core import calendar
+from policywindow.core import calendar, heartbeat
 
 from ..access import authenticated
 from ..models import UserSession
@@ -25,6 +25,9 @@ def home(request):
         "calendar_warning": ""
         if request.user.is_enterprise
         else calendar.coverage_warning(timezone.localdate()),
+        "worker_warning": heartbeat.stale_warning()
+        if request.user.has_permission_code(heartbeat.PERMISSION)
+        else "",
         "roles": request.user.roles.all(),
         "session_count": UserSession.objects.filter(user=request.user).count(),
     }

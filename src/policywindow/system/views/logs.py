@@ -5,11 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from policywindow.core.audit import verify_chain
+from policywindow.core.errors import ValidationFailed
+from policywindow.core.exports import XLSX, file_name, filter_values
+from policywindow.core.files import send_file
 from policywindow.core.models import AuditEvent
+from policywindow.core.paging import querystring
 
 from ..access import permission
 from ..forms_rbac import LoginLogFilterForm, OperLogFilterForm
@@ -19,6 +23,7 @@ from ..selectors_logs import (
     search_audit_events,
     search_login_logs,
 )
+from ..services import logs as log_services
 
 PAGE_SIZE = 20
 VERIFY_FINDINGS_SHOWN = 5
@@ -38,6 +43,19 @@ def operlog_list(request):
     page, querystring = _paged(request, search_audit_events(**form.filters()))
     context = {"form": form, "page": page, "querystring": querystring}
     return render(request, "system/operlog_list.html", context)
+
+
+@require_GET
+@permission("audit:operlog:export")
+def operlog_export(request):
+    """The filtered log as Excel, for the audit administrator (the export is itself logged)."""
+    form = OperLogFilterForm(request.GET)
+    try:
+        body = log_services.export_operation_log(request.user, form.filters(), filter_values(form))
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('system:operlog_list')}?{querystring(request)}")
+    return send_file(body, file_name(log_services.EXPORT_TITLE), XLSX)
 
 
 @require_GET
@@ -72,6 +90,7 @@ def loginlog_list(request):
 urlpatterns = [
     path("audit/operlog/", operlog_list, name="operlog_list"),
     path("audit/operlog/verify/", operlog_verify, name="operlog_verify"),
+    path("audit/operlog/export.xlsx", operlog_export, name="operlog_export"),
     path("audit/operlog/<int:pk>/", operlog_detail, name="operlog_detail"),
     path("audit/loginlog/", loginlog_list, name="loginlog_list"),
 ]

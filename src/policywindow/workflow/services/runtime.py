@@ -30,7 +30,7 @@ from policywindow.applications.services.supplement import (
     notice_data,
     validated_supplement_items,
 )
-from policywindow.core import audit, calendar
+from policywindow.core import audit, calendar, provisional
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.files import (
     DEFAULT_TYPES,
@@ -280,10 +280,10 @@ def resume(actor: Any, application: Application, **move: Any) -> Application:
     at the node that asked, with the working days that were left when the clock stopped."""
     instance = WorkflowInstance.objects.select_for_update().get(application=application)
     now = timezone.now()
-    left = instance.remaining_days or 0
-    due_at = calendar.working_day_deadline(now, left) if left else now
-    changes = {**move.pop("changes", {}), "due_at": due_at}
+    due = calendar.deadline(now, instance.remaining_days or 0)
+    changes = {**move.pop("changes", {}), "due_at": due.due_at if due.days else now}
     transitions.move(application, S.IN_REVIEW, actor=actor, changes=changes, **move)
+    provisional.remember("due_at", [(application, due)])
     spec = specs.parse(instance.workflow.spec)
     instance.paused_at, instance.remaining_days = None, None
     _apply(_Case(application, instance, spec, now), core.Resubmit(), actor)
@@ -296,15 +296,16 @@ def reopen(actor: Any, application: Application, reason: str, *, action: str) ->
     clock of the rule's review days. The caller releases what the approval had committed."""
     instance = WorkflowInstance.objects.select_for_update().get(application=application)
     now = timezone.now()
-    due_at = calendar.working_day_deadline(now, application.rule_version.review_days)
+    due = calendar.deadline(now, application.rule_version.review_days)
     transitions.move(
         application,
         S.IN_REVIEW,
         actor=actor,
         action=action,
         note=reason,
-        changes={"due_at": due_at, "decided_at": None, "approved_amount": None},
+        changes={"due_at": due.due_at, "decided_at": None, "approved_amount": None},
     )
+    provisional.remember("due_at", [(application, due)])
     instance.finished_at = None
     spec = specs.parse(instance.workflow.spec)
     _apply(_Case(application, instance, spec, now), core.Reopen(), actor)
@@ -453,6 +454,7 @@ def _write_tasks(case: _Case, before: core.State, result: core.Result) -> list[W
     if not new:
         return []
     users = User.objects.in_bulk([task.assignee for task in new])
+    dues = {task.id: task_deadline(case.spec.node(task.node), case.now) for task in new}
     rows = [
         WorkflowTask(
             instance=case.instance,
@@ -466,17 +468,21 @@ def _write_tasks(case: _Case, before: core.State, result: core.Result) -> list[W
             assignee=users[task.assignee],
             department_id=users[task.assignee].department_id,
             opened_at=case.now,
-            due_at=task_due(case.spec.node(task.node), case.now),
+            due_at=dues[task.id].due_at,
         )
         for task in new
     ]
-    return WorkflowTask.objects.bulk_create(rows)
+    created = WorkflowTask.objects.bulk_create(rows)
+    provisional.remember("due_at", [(row, dues[row.key]) for row in created])
+    return created
 
 
-def task_due(node: specs.NodeSpec, now: dt.datetime) -> dt.datetime:
+def task_deadline(node: specs.NodeSpec, now: dt.datetime) -> calendar.Deadline:
+    """The node's limit from ``now``: working days by the holiday table, or plain hours (never
+    provisional)."""
     if node.limit_unit == "hours":
-        return now + dt.timedelta(hours=node.limit_value)
-    return calendar.working_day_deadline(now, node.limit_value)
+        return calendar.Deadline(now, 0, now + dt.timedelta(hours=node.limit_value), False)
+    return calendar.deadline(now, node.limit_value)
 
 
 def _write_instance(case: _Case, state: core.State) -> None:

@@ -19,7 +19,7 @@ from policywindow.applications import selectors as cases
 from policywindow.applications.forms import MultipleFileInput
 from policywindow.applications.models import Application
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from policywindow.core.files import send_file
+from policywindow.core.files import DEFAULT_TYPES, accept_attribute, send_file
 from policywindow.core.money import MoneyField
 from policywindow.core.paging import page_of, querystring
 from policywindow.policies.forms import rule_filter_field
@@ -135,7 +135,7 @@ class MultipleUploadField(forms.FileField):
     """Any number of uploads; the service checks their type and size."""
 
     def __init__(self, **kwargs: Any) -> None:
-        widget = MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"})
+        widget = MultipleFileInput(attrs={"accept": accept_attribute(DEFAULT_TYPES)})
         super().__init__(widget=widget, required=False, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:

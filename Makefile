@@ -13,6 +13,7 @@ demo: $(STAMP) $(ASSETS)  ## install everything (PDF fonts too), load demo data,
 test: $(STAMP) $(ASSETS)  ## the whole suite; SQLite by default, PostgreSQL when DATABASE_URL is set
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/policywindow makemigrations --check --dry-run > /dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -26,9 +27,10 @@ BENCH_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/po
 bench: $(STAMP)  ## every benchmark on PostgreSQL, results written into docs/benchmarks.md
 	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench $(BENCH_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff and the architecture contracts (pyproject.toml, docs/architecture.md)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench

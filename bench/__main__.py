@@ -38,6 +38,8 @@ DOCUMENT = REPO / "docs" / "benchmarks.md"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/policywindow_bench"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SMALL_LOAD = ["--enterprises", "50", "--approvers", "5", "--clerks", "2"]
+# The open-loop deadline day at small sizes: short steps, low rates.
+SMALL_OPEN = ["--open-loop", "--warm", "3", "--window", "8", "--pause", "0.25", "--drain", "10"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,18 @@ STEPS = (
         "deadline_day",
         ("--crash-at", "50", "--outage", "5", "--run-time", "120"),
         ("--crash-at", "15", "--outage", "3", "--run-time", "40", *SMALL_LOAD),
+    ),
+    Step(
+        "deadline_day_open",
+        "deadline_day",
+        ("--open-loop",),
+        (*SMALL_OPEN, "--rates", "2,4,8", *SMALL_LOAD),
+    ),
+    Step(
+        "server_model",
+        "deadline_day",
+        ("--open-loop", "--models", "2x8,4x4,8x2,4x8,5x1", "--rates", "8,16,24", "--window", "20"),
+        (*SMALL_OPEN, "--models", "2x8,4x4", "--rates", "4", *SMALL_LOAD),
     ),
 )
 

@@ -15,7 +15,7 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from policywindow.system.access import public
+from policywindow.core.access import public
 
 TABLE = "bench_ceiling"
 CREATE_TABLE = (

@@ -70,7 +70,8 @@ def last_page(rows: int) -> int:
 
 
 def targets(reader: Reader, case: Any) -> list[Target]:
-    """Page 1 and the last page of the to-do and done lists, through the API and the pages;
+    """Page 1 and the last page of the to-do and done lists, through the API and the pages, and
+    the API's last page once more as a client paging with ``next`` reaches it (keyset paging);
     the case page when ``case`` (an application) is given."""
     from policywindow.workflow import selectors
 
@@ -89,11 +90,26 @@ def targets(reader: Reader, case: Any) -> list[Target]:
                 Target(label, reader.label, "API", f"{api}?page={number}", expect, rows),
                 Target(label, reader.label, "page", f"{page}?page={number}", expect, rows),
             ]
+        if last_page(rows) > 1:
+            path = f"{api}?page={number}&cursor={_cursor_to(reader, api, number)}"
+            found.append(Target(f"{label} by cursor", reader.label, "API", path, expect, rows))
     if case is not None:
         found.append(
             Target("case page", reader.label, "page", f"/approvals/cases/{case.pk}/", case.number)
         )
     return found
+
+
+def _cursor_to(reader: Reader, api: str, number: int) -> str:
+    """The ``next`` a client paging through the list from page 1 holds on reaching page
+    ``number`` (walked untimed, in this process)."""
+    import json
+
+    client, cursor = InProcessClient(reader.token), ""
+    for page in range(1, number):
+        path = f"{api}?page={page}" + (f"&cursor={cursor}" if cursor else "")
+        cursor = json.loads(client.request("GET", path).body)["next"]
+    return cursor
 
 
 def _check(measured: Measured, status: int, body: bytes) -> None:

@@ -14,8 +14,10 @@
 2. **The big data set** (``_bulk``, unless ``--skip-bulk``): N applications and N × T tasks
    over 2,000 approvers, bulk-loaded with SQL, then the to-do list (page 1 and the last
    page) of a typical approver (about 50 open tasks) and of one with a backlog of 2,000, the
-   done list and the case page, each through the API and the pages (``_reads``), with
-   their SQL statements counted and the task queries run under ``EXPLAIN (ANALYZE, BUFFERS)``.
+   done list and the case page, each through the API and the pages (``_reads``), and the
+   API's last pages once more as a client following ``next`` reaches them (keyset paging),
+   with their SQL statements counted and the task queries run under ``EXPLAIN (ANALYZE,
+   BUFFERS)``.
 3. **Ceilings** (issue 8): the same server set-up answering a fixed JSON body and doing one
    INSERT in a transaction (``_ceiling``); decisions and reads are given as ratios to them.
 4. **An authenticated trivial GET** (issue 16): ``GET /api/v1/me`` with an approver's token,
@@ -24,7 +26,8 @@
 
 Afterwards the database is checked: every acknowledged decision stored exactly once with its
 opinion, every case through both levels with each level entered once, one timeline line,
-audit event and notification per step, the audit chain intact; replays with the same
+audit event and notification per step (the final approval's event carrying the case's move),
+the audit chain intact; replays with the same
 ``Idempotency-Key`` answer the first result, a repeated decision is a 409, and two
 simultaneous decisions of one task give one 200 and one 409. Any error or failed check
 exits non-zero.
@@ -530,10 +533,12 @@ def verify(results: Results, desk: list) -> list[tuple[str, bool]]:
     decided_notes = Notification.objects.filter(
         kind="case_decided", recipient__in=cases.values("applicant")
     ).count()
-    audited = AuditEvent.objects.filter(
+    decisions = AuditEvent.objects.filter(
         action="application.review_approve",
         object_id__in=[str(pk) for pk in cases.values_list("id", flat=True)],
-    ).count()
+    )
+    audited = decisions.count()
+    finishing = decisions.filter(after__case__to="approved").count()
     keyed = sum(1 for decided in results.decided if decided.key)
     stored_answers = IdempotencyRecord.objects.filter(
         path__endswith="/decision", response_status=200
@@ -579,6 +584,10 @@ def verify(results: Results, desk: list) -> list[tuple[str, bool]]:
             assigned == n_tasks and decided_notes == n_cases,
         ),
         (f"one audit event per decision ({audited})", audited == n_tasks),
+        (
+            f"the final approval's event records the case's move to 审核通过 ({finishing})",
+            finishing == n_cases,
+        ),
         (
             f"one stored answer per decision sent with an Idempotency-Key ({keyed})",
             stored_answers == keyed,

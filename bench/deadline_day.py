@@ -5,6 +5,10 @@
         .venv/bin/python -m bench.deadline_day [--enterprises 500 --approvers 50 --clerks 5]
     # the same load on a throw-away cluster that is crashed after 60 s and started 5 s later:
     .venv/bin/python -m bench.deadline_day --crash-at 60 --outage 5
+    # open loop: cases arriving at fixed rates, stepped up until the server saturates
+    .venv/bin/python -m bench.deadline_day --open-loop [--rates 2,4,8,12,16]
+    # the server model: the same open-loop steps on a few gunicorn workers × threads
+    .venv/bin/python -m bench.deadline_day --open-loop --models 2x8,4x4,8x2,4x8 --rates 8,16
 
 The product runs as in production (``policywindow serve``: gunicorn, several workers) on
 PostgreSQL; Locust (``bench/_locustfile.py``) plays 500 enterprises filing and uploading with
@@ -15,7 +19,10 @@ stored once; every accepted case started its workflow; the audit chain verifies.
 ``--crash-at`` the database is killed (``pg_ctl stop -m immediate``) in the middle of the load
 and started again: while it is down every answer must be the 503 error body (never a 500 or a
 traceback), clients retry with the same ``Idempotency-Key``, and the product must recover by
-itself. Exits non-zero when a check fails.
+itself. With ``--open-loop`` cases arrive at fixed rates instead, independent of how fast
+they are answered (``bench/_openloop.py``): each rate is a step, reported with the requests
+answered per second, each request's p50/p95/p99, errors and the sessions waiting for row
+locks, until the server saturates; ``--models`` repeats the steps on several server models. Exits non-zero when a check fails.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -37,9 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import _openloop as ol
 from ._database import database_url, prepare_django, recreate
 from ._report import database_facts, machine, table
-from ._server import serve
+from ._server import Server, serve
 from ._summary import LATENCY, RATE, Headline, Summary, add_report_arguments
 
 BENCH_DB = "policywindow_bench_deadline"
@@ -68,8 +76,35 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--crash-at", type=float, help="crash the database after this many s")
     parser.add_argument("--outage", type=float, default=5, help="seconds the database stays down")
+    opened = parser.add_argument_group("open loop (--open-loop)")
+    opened.add_argument("--open-loop", action="store_true", help="cases at fixed arrival rates")
+    opened.add_argument(
+        "--rates", default="2,4,8,12,16,20,24,28,32",
+        help="cases per second, one step each, until the server saturates",
+    )  # fmt: skip
+    opened.add_argument(
+        "--models", help="server models to compare, e.g. 2x8,4x4 (default --workers x --threads)"
+    )
+    opened.add_argument("--warm", type=float, default=12, help="seconds before each window")
+    opened.add_argument("--window", type=float, default=30, help="seconds measured per step")
+    opened.add_argument(
+        "--pause", type=float, default=1.0, help="seconds between a case's requests"
+    )
+    opened.add_argument(
+        "--drain", type=float, default=30, help="seconds for answers after a window"
+    )
     add_report_arguments(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.rates = [float(rate) for rate in args.rates.split(",")]
+    args.models = ol.parse_models(args.models or f"{args.workers}x{args.threads}")
+    args.plans = ol.plan_steps(
+        args.models, args.rates, args.warm, args.window, args.pause, args.drain
+    )
+    if args.open_loop and args.crash_at is not None:
+        parser.error("--open-loop and --crash-at are separate runs")
+    if args.rates != sorted(set(args.rates)):
+        parser.error("--rates must go up (each names a step)")
+    return args
 
 
 # ---------------------------------------------------------------- set-up (Django, in process)
@@ -93,7 +128,7 @@ def _plan(args: argparse.Namespace, work: Path) -> Path:
         fx._staff(f"bench_ck{n:02d}", f"窗口人员{n:02d}", "window_clerk", setting.department)
         for n in range(1, args.clerks)
     ]
-    filers = fx.create_filers(setting, args.enterprises)
+    filers = fx.create_filers(setting, _enterprises(args))
     think_min, think_max = (float(part) for part in args.think.split(","))
     plan = {
         "enterprises": [filer.token for filer in filers],
@@ -114,44 +149,58 @@ def _plan(args: argparse.Namespace, work: Path) -> Path:
     return path
 
 
+def _enterprises(args: argparse.Namespace) -> int:
+    """Enough for the open loop's cases to be distinct (enterprise, rule) pairs."""
+    if not args.open_loop:
+        return args.enterprises
+    needed = sum(step.cases for steps in args.plans for step in steps)
+    return max(args.enterprises, math.ceil(needed / args.approvers))
+
+
 # ---------------------------------------------------------------- the load
 
 
-def _locust(args: argparse.Namespace, port: int, plan: Path, work: Path) -> subprocess.Popen:
-    users = args.enterprises + args.approvers + args.clerks
+def _locust(
+    port: int, plan: Path, work: Path, arguments: list[str], env: dict[str, str]
+) -> subprocess.Popen:
+    """Locust headless on ``bench/_locustfile.py`` with ``arguments``; records to acks.jsonl."""
     locust = Path(sys.executable).with_name("locust")
     command = [
         str(locust),
         "-f",
         str(Path(__file__).with_name("_locustfile.py")),
         "--headless",
-        "--users",
-        str(users),
-        "--spawn-rate",
-        str(args.spawn_rate),
-        "--run-time",
-        f"{args.run_time}s",
-        "--stop-timeout",
-        "30",
         "--host",
         f"http://127.0.0.1:{port}",
-        "--csv",
-        str(work / "locust"),
         "--only-summary",
         "--loglevel",
         "WARNING",
+        *arguments,
     ]
     env = {
         **os.environ,
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         "DEADLINE_PLAN": str(plan),
         "DEADLINE_ACKS": str(work / "acks.jsonl"),
+        **env,
+    }
+    with (work / "locust.log").open("ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+
+
+def _closed_loop(args: argparse.Namespace, port: int, plan: Path, work: Path) -> subprocess.Popen:
+    users = args.enterprises + args.approvers + args.clerks
+    arguments = [
+        "--users", str(users), "--spawn-rate", str(args.spawn_rate),
+        "--run-time", f"{args.run_time}s", "--stop-timeout", "30", "--csv", str(work / "locust"),
+        "Enterprise", "Approver", "Clerk",
+    ]  # fmt: skip
+    env = {
         "DEADLINE_ENTERPRISES": str(args.enterprises),
         "DEADLINE_APPROVERS": str(args.approvers),
         "DEADLINE_CLERKS": str(args.clerks),
     }
-    log = (work / "locust.log").open("wb")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+    return _locust(port, plan, work, arguments, env)
 
 
 def _crash_later(cluster: Any, at: float, outage: float, outcome: Outcome) -> threading.Thread:
@@ -178,7 +227,7 @@ def _run_load(args: argparse.Namespace, plan: Path, work: Path, cluster: Any) ->
     with serve(workers=args.workers, threads=args.threads, log_path=log, env=server_env) as srv:
         print(f"Load: {args.enterprises} enterprises, {args.approvers} approvers, "
               f"{args.clerks} clerks for {args.run_time} s on port {srv.port}", flush=True)  # fmt: skip
-        process = _locust(args, srv.port, plan, work)
+        process = _closed_loop(args, srv.port, plan, work)
         crasher = _crash_later(cluster, args.crash_at, args.outage, outcome) if cluster else None
         process.wait(timeout=args.run_time + 180)
         if crasher:
@@ -187,14 +236,51 @@ def _run_load(args: argparse.Namespace, plan: Path, work: Path, cluster: Any) ->
 
     connections.close_all()  # the set-up's connection did not survive a crash
     outcome.server_log = log.read_text(encoding="utf-8", errors="replace")
-    acks = work / "acks.jsonl"
-    if acks.exists():
-        outcome.acks = [json.loads(line) for line in acks.read_text(encoding="utf-8").splitlines()]
+    outcome.acks = _acks(work)
     stats = work / "locust_stats.csv"
     if stats.exists():
         with stats.open(encoding="utf-8") as handle:
             outcome.stats = list(csv.DictReader(handle))
     return outcome
+
+
+def _acks(work: Path) -> list[dict[str, Any]]:
+    acks = work / "acks.jsonl"
+    if not acks.exists():
+        return []
+    return [json.loads(line) for line in acks.read_text(encoding="utf-8").splitlines()]
+
+
+def _open_step(step: ol.StepPlan, srv: Server, plan: Path, work: Path, url: str) -> ol.StepResult:
+    """One arrival rate: a Locust process of one ``OpenLoop`` user, pg_locks sampled meanwhile."""
+    limit = step.warm + step.window + step.drain + 60  # Locust quits itself before this
+    arguments = ["--users", "1", "--spawn-rate", "1", "--run-time", f"{limit:.0f}s", "OpenLoop"]
+    with ol.WaitSampler(url, srv.pid) as sampler:
+        process = _locust(srv.port, plan, work, arguments, {"DEADLINE_OPEN": step.environment()})
+        process.wait(timeout=limit + 60)
+    result = ol.step_result(step, _acks(work), sampler.samples)
+    print(result.progress(), flush=True)
+    return result
+
+
+def _run_open(
+    args: argparse.Namespace, plan: Path, work: Path, url: str
+) -> tuple[Outcome, list[ol.StepResult]]:
+    """Each server model in turn, its rates stepped up until one saturates."""
+    outcome, results = Outcome(), []
+    for steps in args.plans:
+        workers, threads = steps[0].workers, steps[0].threads
+        log = work / f"server-{workers}x{threads}.log"
+        with serve(workers=workers, threads=threads, log_path=log) as srv:
+            print(f"Open loop on {steps[0].model}, port {srv.port}: rates "
+                  f"{', '.join(f'{s.rate:g}' for s in steps)} cases/s", flush=True)  # fmt: skip
+            for step in steps:
+                results.append(_open_step(step, srv, plan, work, url))
+                if results[-1].saturated:
+                    break
+        outcome.server_log += log.read_text(encoding="utf-8", errors="replace")
+    outcome.acks = _acks(work)
+    return outcome, results
 
 
 # ---------------------------------------------------------------- reconciliation
@@ -305,14 +391,6 @@ def sql_counts(acks: list[dict[str, Any]]) -> dict[str, list[int]]:
     return counts
 
 
-def _sql_text(counts: list[int]) -> str:
-    """Median and range: a list's statements depend on its rows, a decision's on its level."""
-    if not counts:
-        return "–"
-    low, middle, high = min(counts), statistics.median_low(counts), max(counts)
-    return str(middle) if low == high else f"{middle} ({low}–{high})"
-
-
 def _stats_rows(stats: list[dict[str, str]], sql: dict[str, list[int]]) -> list[list[object]]:
     rows = []
     everything = [n for counts in sql.values() for n in counts]
@@ -328,14 +406,21 @@ def _stats_rows(stats: list[dict[str, str]], sql: dict[str, list[int]]) -> list[
                 row["95%"],
                 row["99%"],
                 row["Max Response Time"].split(".")[0],
-                _sql_text(everything if name == "Aggregated" else sql.get(name, [])),
+                ol.sql_text(everything if name == "Aggregated" else sql.get(name, [])),
             ]
         )
     return rows
 
 
-def summary(args: argparse.Namespace, outcome: Outcome, ok: bool) -> Summary:
+def summary(
+    args: argparse.Namespace, outcome: Outcome, ok: bool, steps: list[ol.StepResult]
+) -> Summary:
     """The whole load's throughput and each request's latency, for ``python -m bench``."""
+    facts = machine(database_facts(), _server_text(args))
+    if args.open_loop:
+        clients = {f"{w}×{t}": w * t for w, t in args.models}
+        found = ol.headlines(steps, clients, per_request=len(args.models) == 1)
+        return Summary("deadline_day_open", ok, machine=facts, headlines=found)
     sql = sql_counts(outcome.acks)
     everything = [n for counts in sql.values() for n in counts]
     users = args.enterprises + args.approvers + args.clerks
@@ -354,14 +439,13 @@ def summary(args: argparse.Namespace, outcome: Outcome, ok: bool) -> Summary:
                 f"Deadline day ({label}): all requests of {users} Locust users, "
                 f"{int(row['Request Count']):,} requests, {_failures(args, row)}",
                 RATE, concurrency, rate=float(row["Requests/s"]), unit="requests",
-                sql=f"{_sql_text(everything)} per request", **latency,
+                sql=f"{ol.sql_text(everything)} per request", **latency,
             ))  # fmt: skip
         else:
             headlines.append(Headline(
                 f"Deadline day ({label}): {name}", LATENCY, concurrency,
-                sql=_sql_text(sql.get(name, [])), **latency,
+                sql=ol.sql_text(sql.get(name, [])), **latency,
             ))  # fmt: skip
-    facts = machine(database_facts(), _server_text(args))
     name = "deadline_day_crash" if args.crash_at is not None else "deadline_day"
     return Summary(name, ok, machine=facts, headlines=headlines)
 
@@ -375,15 +459,31 @@ def _failures(args: argparse.Namespace, row: dict[str, str]) -> str:
 
 
 def _server_text(args: argparse.Namespace) -> str:
+    if args.open_loop:
+        models = ", ".join(f"{w}×{t}" for w, t in args.models)
+        return (
+            f"`policywindow serve` (gunicorn), workers × threads: {models}; one Locust process "
+            "(open loop) on the same machine"
+        )
     return (
         f"`policywindow serve` (gunicorn) --workers {args.workers} --threads {args.threads}; "
         f"Locust {args.enterprises + args.approvers + args.clerks} users on the same machine"
     )
 
 
-def report(args: argparse.Namespace, outcome: Outcome, checks: list[tuple[str, bool]]) -> str:
-    facts = machine(database_facts(), _server_text(args))
-    lines = [table(["", ""], facts), ""]
+def _load_text(args: argparse.Namespace) -> str:
+    return (
+        f"Cases arrive one every 1/rate s; a case's {len(ol.CASE)} requests are due "
+        f"{args.pause:g} s apart. Per step {args.warm:g} s of warm-up (a server model's first "
+        f"step {args.warm * 2:g} s), then {args.window:g} s measured, then up to "
+        f"{args.drain:g} s for the answers still due. "
+        f"{_enterprises(args)} enterprises, {args.approvers} approvers (one rule of two levels "
+        f"each), {args.clerks} clerks. Steps stop at the first saturated one."
+    )
+
+
+def _closed_loop_tables(args: argparse.Namespace, outcome: Outcome) -> list[str]:
+    lines = []
     if outcome.crash_window:
         down, up = outcome.crash_window
         lines += [f"Database crashed at {args.crash_at:.0f} s, down {up - down:.1f} s.", ""]
@@ -395,6 +495,21 @@ def report(args: argparse.Namespace, outcome: Outcome, checks: list[tuple[str, b
         "the server (`X-Bench-SQL`).",
         "",
     ]
+    return lines
+
+
+def report(
+    args: argparse.Namespace,
+    outcome: Outcome,
+    checks: list[tuple[str, bool]],
+    steps: list[ol.StepResult],
+) -> str:
+    facts = machine(database_facts(), _server_text(args))
+    lines = [table(["", ""], facts), ""]
+    if args.open_loop:
+        lines += [_load_text(args), "", ol.report_tables(steps), ""]
+    else:
+        lines += _closed_loop_tables(args, outcome)
     lines += [table(["Check", "Result"], [[name, "ok" if ok else "FAILED"] for name, ok in checks])]
     return "\n".join(lines)
 
@@ -417,11 +532,15 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         plan = _plan(args, work)
         print(f"Setup in {time.perf_counter() - started:.0f} s", flush=True)
-        outcome = _run_load(args, plan, work, cluster)
+        steps: list[ol.StepResult] = []
+        if args.open_loop:
+            outcome, steps = _run_open(args, plan, work, url)
+        else:
+            outcome = _run_load(args, plan, work, cluster)
         checks = reconcile(outcome)
-        text = report(args, outcome, checks)
+        text = report(args, outcome, checks, steps)
         print("\n" + text)
-        window = outcome.crash_window or (0.0, float("inf"))
+        window = outcome.crash_window or (math.inf, -math.inf)  # no crash: nothing in it
         outages = [a for a in outcome.acks if a["kind"] == "outage"]
         reconnects = [a for a in outages if not a["status"] and not in_window(a, window)]
         print(f"  {len(reconnects)} idle keep-alive connections closed by the server (retried)")
@@ -436,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.output:
             args.output.write_text(text + "\n", encoding="utf-8")
         ok = all(ok for _, ok in checks)
-        summary(args, outcome, ok).write(args.summary)
+        summary(args, outcome, ok, steps).write(args.summary)
         return 0 if ok else 1
 
 

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from policywindow.system.access import access_of
+from policywindow.core.access import access_of
 from policywindow.system.bootstrap import ROLE_SPECS
 from policywindow.system.models import Role, User
 

@@ -1,8 +1,8 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from policywindow.core.access import public
 from policywindow.core.views import favicon, healthz
-from policywindow.system.access import public
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

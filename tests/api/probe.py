@@ -13,7 +13,7 @@ from ninja import NinjaAPI
 
 from policywindow.api.root import apply_conventions
 from policywindow.api.security import public
-from policywindow.system.access import delegated
+from policywindow.core.access import delegated
 
 probe = apply_conventions(NinjaAPI(urls_namespace="probe"))
 

@@ -8,6 +8,7 @@ import time
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from policywindow.api.models import IdempotencyRecord
 from policywindow.system.models import User
@@ -97,6 +98,22 @@ def test_token_clients_get_the_same_protection(sysadmin, token_for, payload):
     retry = _create(Client(), payload, **bearer(token))
     assert (first.status_code, retry.status_code) == (201, 201)
     assert retry.content == first.content and retry["Idempotent-Replayed"] == "true"
+
+
+def test_a_first_request_costs_one_statement_for_its_key(sysadmin, login, payload):
+    """No look-up before: the response is recorded by one INSERT at the end."""
+    client = login(sysadmin)
+    _create(client, {**payload, "username": "warm_up"}, key="warm-up-key")  # prepares it
+    with CaptureQueriesContext(connection) as captured:
+        response = _create(client, payload)
+    assert response.status_code == 201
+    keyed = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "api_idempotencyrecord" in query["sql"] or KEY in query["sql"]
+    ]
+    assert len(keyed) == 1 and keyed[0].startswith(("INSERT", "EXECUTE")), keyed
+    assert IdempotencyRecord.objects.get(key=KEY).response_status == 201
 
 
 def test_the_header_is_documented():

@@ -16,7 +16,7 @@ from ninja import Router
 
 from policywindow.api.root import api
 from policywindow.api.security import BearerTokenAuth, SessionAuth, require
-from policywindow.system.access import PUBLIC, access_of
+from policywindow.core.access import PUBLIC, access_of
 from policywindow.system.models import Role, User
 
 AUTH = "authenticated"
@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("PATCH", "/applications/{application_id}"): "portal:apply:create",
     ("POST", "/applications/{application_id}/materials"): "portal:apply:create",
     ("POST", "/applications/{application_id}/submit"): "portal:apply:create",
+    ("POST", "/applications/submissions"): "portal:apply:create",
     ("GET", "/policies"): PUBLIC,
     ("GET", "/policies/{policy_id}"): PUBLIC,
     ("GET", "/rules"): PUBLIC,

@@ -50,8 +50,10 @@ def client(login, member) -> Client:
     return login(member)
 
 
-def _create(client: Client, code: str = "RD-API"):
-    return client.post("/api/v1/applications", {"rule": code}, content_type="application/json")
+def _create(client: Client, code: str = "RD-API", query: str = ""):
+    return client.post(
+        f"/api/v1/applications{query}", {"rule": code}, content_type="application/json"
+    )
 
 
 def _patch(client: Client, pk: int, answers: dict):
@@ -85,8 +87,23 @@ def test_create_returns_the_draft_with_its_items_and_prefill(client, rule):
     assert body["status"] == "draft" and body["number"] is None
     assert [item["key"] for item in body["items"]] == ["license", "rd_amount", "contact"]
     assert body["answers"] == {"contact": "李四"}
-    assert body["eligibility"]["status"] == "eligible"
-    assert _create(client).json()["id"] == body["id"]  # the open draft is reopened
+    # Slim: the pre-check and the reusable files are computed only when asked.
+    assert body["eligibility"] is None and body["reusable_materials"] is None
+    reopened = _create(client, query="?expand=eligibility,reusable_materials").json()
+    assert reopened["id"] == body["id"]  # the open draft is reopened
+    assert reopened["eligibility"]["status"] == "eligible"
+    assert reopened["reusable_materials"] == {"license": []}
+    assert client.get(f"/api/v1/applications/{body['id']}").json()["eligibility"] == {
+        "status": "eligible",
+        "failures": [],
+        "unknowns": [],
+    }
+
+
+def test_an_unknown_expansion_is_refused(client, rule):
+    response = _create(client, query="?expand=everything")
+    assert response.status_code == 400
+    assert "expand" in response.json()["details"]
 
 
 def test_create_for_an_unknown_rule_is_404(client, rule):
@@ -237,3 +254,34 @@ def test_concurrent_retries_of_one_submit_give_one_number(member, rule):
     assert [r.status_code for r in responses] == [200] * 4
     assert len({r.json()["number"] for r in responses}) == 1
     assert ApplicationSequence.objects.get().last == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are tested on PostgreSQL")
+def test_concurrent_uploads_with_one_key_attach_once(member, rule):
+    """Nothing in the upload itself refuses the second: its key, recorded at the end, does —
+    it waits for the first to commit, finds the key taken, rolls back and replays."""
+    client = Client()
+    client.force_login(member)
+    pk = _create(client).json()["id"]
+    barrier = threading.Barrier(2)
+    responses = []
+
+    def call() -> None:
+        own = Client()
+        own.force_login(member)
+        barrier.wait()
+        try:
+            responses.append(_upload(own, pk, upload("营业执照.pdf"), HTTP_IDEMPOTENCY_KEY=KEY))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in responses] == [201, 201]
+    assert sorted(r.get("Idempotent-Replayed", "") for r in responses) == ["", "true"]
+    assert responses[0].content == responses[1].content
+    assert Application.objects.get(pk=pk).materials.count() == 1

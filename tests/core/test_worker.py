@@ -29,7 +29,7 @@ def test_due_jobs_are_enqueued_once_per_interval():
     frequent = sorted(name for name, job in REGISTRY.items() if job.interval <= soon)
     assert sorted(enqueue_due_jobs(now + soon)) == frequent  # e.g. the outbox, every minute
     later = enqueue_due_jobs(now + dt.timedelta(hours=1, seconds=1))
-    assert "policywindow.core.tasks.purge_expired_sessions" in later
+    assert "policywindow.system.tasks.purge_expired_sessions" in later
     assert "policywindow.api.tasks.purge_old_idempotency_records" not in later  # every 6 hours
     assert DBTaskResult.objects.count() == len(first) + len(frequent) + len(later)
 
@@ -51,7 +51,7 @@ def test_worker_runs_the_session_purge(make_user):
     assert not Session.objects.filter(session_key=expired.session_key).exists()
     assert list(UserSession.objects.values_list("session_key", flat=True)) == [live.session_key]
     results = DBTaskResult.objects.filter(
-        task_path="policywindow.core.tasks.purge_expired_sessions"
+        task_path="policywindow.system.tasks.purge_expired_sessions"
     )
     assert results.get().status == "SUCCESSFUL"
 

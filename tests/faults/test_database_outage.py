@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from policywindow.core.heartbeat import last_beat
-from policywindow.core.tasks import purge_expired_sessions
+from policywindow.system.tasks import purge_expired_sessions
 from tests.faults.workers import end_other_sessions, worker
 from tests.waiting import wait_for
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from policywindow.fundforms import selectors, services
+from policywindow.fundforms import rendering, selectors, services
 from policywindow.fundforms.models import FormBatch
 from policywindow.fundforms.tasks import resume_batch_files
 
@@ -40,23 +40,29 @@ def three(people, make_approved) -> FormBatch:
     return services.issue_batch(people["admin"], [c.pk for c in cases], label="第一批")
 
 
+def _form_reason(reason: str) -> bool:
+    return reason.startswith(f"{rendering.FORM_TITLE} ")  # not the batch's (汇总表)
+
+
 @pytest.fixture
 def dies_after(monkeypatch):
-    """Forms render normally until the ``k``-th, then the worker process 'dies' (SystemExit,
-    which the run does not catch — as if it were killed)."""
-    real = services.render_form
+    """Forms are made normally until the ``k``-th is signed, then the worker process 'dies'
+    (SystemExit, which the run does not catch — as if it were killed). Returns the numbers of
+    the forms made (signed) since."""
+    real = services._sign
 
     def arm(k: int) -> list[str]:
-        rendered: list[str] = []
+        made: list[str] = []
 
-        def render(form):
-            if len(rendered) == k:
-                raise SystemExit("worker killed")
-            rendered.append(form.number)
-            return real(form)
+        def sign(pdf, moment, reason):
+            if _form_reason(reason):
+                if len(made) == k:
+                    raise SystemExit("worker killed")
+                made.append(reason)
+            return real(pdf, moment, reason)
 
-        monkeypatch.setattr(services, "render_form", render)
-        return rendered
+        monkeypatch.setattr(services, "_sign", sign)
+        return made
 
     return arm
 
@@ -99,10 +105,10 @@ def test_the_worker_makes_every_file_and_records_the_progress(people, make_appro
 
 
 def test_a_run_killed_after_k_forms_is_finished_by_the_next_without_doubles(three, dies_after):
-    rendered = dies_after(2)
+    made = dies_after(2)
     with pytest.raises(SystemExit):
         services.produce_files(three)
-    assert len(rendered) == 2
+    assert len(made) == 2
     three.refresh_from_db()
     assert three.files_done == 2 and not three.files_finished_at and not three.sha256
     first = {f.pk: f.sha256 for f in three.forms.exclude(sha256="")}
@@ -116,9 +122,9 @@ def test_a_run_killed_after_k_forms_is_finished_by_the_next_without_doubles(thre
     assert services.claim_stalled_batches() == []  # claimed: not queued twice
     assert DBTaskResult.objects.filter(task_path=TASK, args_kwargs__args=[three.pk]).exists()
 
-    rendered = dies_after(99)
+    made = dies_after(99)
     services.produce_files(three)
-    assert len(rendered) == 1  # only the missing form was made
+    assert len(made) == 1  # only the missing form was made
     three.refresh_from_db()
     assert (three.files_done, three.files_total, three.files_failed) == (4, 4, 0)
     forms = list(three.forms.all())
@@ -129,21 +135,21 @@ def test_a_run_killed_after_k_forms_is_finished_by_the_next_without_doubles(thre
     assert sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in files) == sorted(
         f.sha256 for f in forms
     )
-    rendered = dies_after(0)
+    made = dies_after(0)
     services.produce_files(three)  # a further run has nothing left to make
-    assert rendered == [] and len(_form_files()) == 3
+    assert made == [] and len(_form_files()) == 3
 
 
 def test_a_form_that_fails_is_reported_and_the_others_are_made(three, monkeypatch, people, login):
-    real = services.render_form
+    real = services._sign
     bad = three.forms.order_by("sequence")[1]
 
-    def render(form):
-        if form.pk == bad.pk:
+    def sign(pdf, moment, reason):
+        if reason.endswith(bad.number):
             raise ValueError("字体文件缺失")
-        return real(form)
+        return real(pdf, moment, reason)
 
-    monkeypatch.setattr(services, "render_form", render)
+    monkeypatch.setattr(services, "_sign", sign)
     services.produce_files(three)
     three.refresh_from_db()
     progress = selectors.file_progress(three)
@@ -155,8 +161,12 @@ def test_a_form_that_fails_is_reported_and_the_others_are_made(three, monkeypatc
         .content.decode()
     )
     assert 'data-state="failed"' in html and "字体文件缺失" in html and "hx-get" not in html
+    services.produce_files(three)  # a later run of the batch (one per chunk) finds nothing …
+    three.refresh_from_db()
+    again = selectors.file_progress(three)
+    assert (again.state, again.failed, again.error) == ("failed", 1, progress.error)  # … kept
 
-    monkeypatch.setattr(services, "render_form", real)
+    monkeypatch.setattr(services, "_sign", real)
     client = login(people["finance_officer"])
     assert _content(client.get(reverse("fundforms:form_pdf", args=[bad.pk]))).startswith(b"%PDF")
     three.refresh_from_db()

@@ -16,7 +16,7 @@ from django.urls import path
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 import policywindow
-from policywindow.system.access import public
+from policywindow.core.access import public
 from policywindow.urls import urlpatterns as product_urlpatterns
 
 pytestmark = pytest.mark.django_db

@@ -103,6 +103,17 @@ def test_publishing_a_version_enqueues_matching_after_commit(
     assert queued.args_kwargs["args"] == [[rule.pk]]
 
 
+def test_publishing_a_policy_again_enqueues_matching_of_its_rules_after_commit(
+    rule_for, policy_admin_user, django_capture_on_commit_callbacks
+):
+    rule = rule_for()
+    policy_services.withdraw_policy(policy_admin_user, rule.policy, "文件修订")
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_services.publish_policy(policy_admin_user, rule.policy)
+    queued = DBTaskResult.objects.get(task_path=tasks.match_published_rules.module_path)
+    assert queued.args_kwargs["args"] == [[rule.pk]]
+
+
 def test_changing_an_enterprise_enqueues_matching_after_commit(
     make_user, django_capture_on_commit_callbacks
 ):

@@ -9,7 +9,7 @@ Every operation carries exactly one declaration, written under the route::
     @authenticated                      # any signed-in user or valid token
     @public                             # anyone
 
-The declaration is the same ``Access`` the pages use (``policywindow.system.access``)
+The declaration is the same ``Access`` the pages use (``policywindow.core.access``)
 and is decided by the same ``is_allowed``. It also chooses the operation's
 authentication: a browser session (CSRF checked on unsafe methods) or a personal
 access token (``Authorization: Bearer <token>``). An operation that declares
@@ -30,9 +30,9 @@ from ninja.operation import Operation
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf, contribute_operation_callback
 
+from policywindow.core import access as page_access
+from policywindow.core.access import PUBLIC, Access, access_of, is_allowed
 from policywindow.core.errors import PermissionDenied
-from policywindow.system import access as page_access
-from policywindow.system.access import PUBLIC, Access, access_of, is_allowed
 
 from .errors import NotAuthenticated
 from .services import user_for_token

@@ -1,4 +1,4 @@
-from policywindow.system.access import delegated
+from policywindow.core.access import delegated
 
 from .errors import json_method_not_allowed
 from .root import api

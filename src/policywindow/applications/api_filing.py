@@ -3,10 +3,18 @@
 The same services as the pages: create a draft for a rule, save answers (JSON),
 upload files (multipart), submit with ``Idempotency-Key`` (a retried submit
 returns the first result: never a second application or number), read one's
-own applications. Another enterprise's application is a 404.
+own applications. Another enterprise's application is a 404. For integrators,
+the whole filing in one request: ``POST /applications/submissions`` (multipart:
+the rule, the answers as JSON, the files under their item keys).
+
+A write answers with the application as written, slim: what it would have to recompute — the
+eligibility pre-check of a draft, the earlier files it could reuse — only when asked
+(``?expand=eligibility,reusable_materials``); ``GET`` of one application always has both.
 """
 
 import datetime as dt
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest
@@ -14,19 +22,18 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from policywindow.api.idempotency import idempotent
+from policywindow.api.idempotency import KEY_HEADER, idempotent
 from policywindow.api.pagination import PagePagination
 from policywindow.api.schemas import MONEY_AS_STRING, ErrorOut
 from policywindow.api.security import authenticated, require
-from policywindow.core.errors import PermissionDenied, ValidationFailed
-from policywindow.enterprises.selectors import enterprise_of
+from policywindow.core.errors import ValidationFailed
 from policywindow.policies.selectors import rule_by_code
 
 from . import selectors_filing as reads
 from .forms import ItemSpec, data_value, specs_of_snapshot
 from .models import Application
 from .models import ApplicationStatus as S
-from .services import filing
+from .services import filing, submission
 
 router = Router(tags=["一表申请"])
 
@@ -48,6 +55,26 @@ class AnswersIn(Schema):
 
 class ApplicationFilter(Schema):
     status: str = Field("", description="按状态筛选，如 draft、submitted")
+
+
+# What a write's response computes only when asked.
+EXPANSIONS = ("eligibility", "reusable_materials")
+
+
+class Expand(Schema):
+    expand: str = Field(
+        "",
+        description="逗号分隔：eligibility（草稿的资格预审）、reusable_materials（可复用的已上传材料）；"
+        "写操作的响应默认不重新计算这两项（为 null）",
+    )
+
+    def wanted(self) -> set[str]:
+        asked = {name.strip() for name in self.expand.split(",") if name.strip()}
+        unknown = sorted(asked - set(EXPANSIONS))
+        if unknown:
+            message = f"expand 的可选值为 {'、'.join(EXPANSIONS)}"
+            raise ValidationFailed(message, details={"expand": [message]})
+        return asked
 
 
 class RuleRef(Schema):
@@ -134,11 +161,13 @@ class ApplicationOut(ApplicationSummaryOut):
     items: list[ItemOut] = Field(description="申报表要件（申报时冻结的版本）")
     answers: dict[str, Any]
     materials: list[MaterialOut]
-    reusable_materials: dict[str, list[MaterialOut]] = Field(
-        description="草稿时：各附件项可直接复用的本企业已上传材料（把 id 写入 answers 即可）"
+    reusable_materials: dict[str, list[MaterialOut]] | None = Field(
+        description="草稿时：各附件项可直接复用的本企业已上传材料（把 id 写入 answers 即可）；"
+        "写操作的响应中仅在 expand=reusable_materials 时给出"
     )
     eligibility: EligibilityOut | None = Field(
-        description="草稿为当前资格预审结果；已提交为提交时的结果"
+        description="草稿为当前资格预审结果（写操作的响应中仅在 expand=eligibility 时给出）；"
+        "已提交为提交时的结果"
     )
 
     @staticmethod
@@ -147,12 +176,15 @@ class ApplicationOut(ApplicationSummaryOut):
 
     @staticmethod
     def resolve_materials(application: Application) -> list:
-        return list(application.materials.order_by("uploaded_at", "id"))
+        # ``all()``: the files the write read or wrote already, when it kept them (uploads.remember).
+        return sorted(application.materials.all(), key=lambda m: (m.uploaded_at, m.pk))
 
     @staticmethod
-    def resolve_reusable_materials(application: Application) -> dict[str, list]:
+    def resolve_reusable_materials(application: Application, context) -> dict[str, list] | None:
         if application.status != S.DRAFT:
             return {}
+        if "reusable_materials" not in context["expand"]:
+            return None
         specs = specs_of_snapshot(application.form_snapshot)
         offers = reads.material_offers(application.enterprise, application, specs)
         return {
@@ -161,15 +193,19 @@ class ApplicationOut(ApplicationSummaryOut):
         }
 
     @staticmethod
-    def resolve_eligibility(application: Application) -> dict[str, Any] | None:
-        if application.status == S.DRAFT:
+    def resolve_eligibility(application: Application, context) -> dict[str, Any] | None:
+        if application.status == S.DRAFT and "eligibility" in context["expand"]:
             return reads.assess_application(application).eligibility.as_dict()
         return application.eligibility or None
 
 
-def _form_data(application: Application, answers: dict[str, Any]) -> dict[str, Any]:
+def _out(application: Application, expand: Iterable[str] = EXPANSIONS) -> ApplicationOut:
+    return ApplicationOut.from_orm(application, context={"expand": set(expand)})
+
+
+def _form_data(items: Iterable[ItemSpec], answers: dict[str, Any]) -> dict[str, Any]:
     """JSON answers as the form's data; file items name the materials to keep."""
-    specs = {spec.key: spec for spec in specs_of_snapshot(application.form_snapshot)}
+    specs = {spec.key: spec for spec in items}
     unknown = [key for key in answers if key not in specs]
     if unknown:
         raise ValidationFailed(
@@ -210,13 +246,6 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float)  # bool is an int: 是/否 items
 
 
-def _acting_enterprise(request: HttpRequest):
-    enterprise = enterprise_of(request.auth)
-    if enterprise is None:
-        raise PermissionDenied("您的账号尚未关联企业，不能申报", code="no_enterprise")
-    return enterprise
-
-
 @router.post(
     "/applications",
     response={201: ApplicationOut, **ERRORS},
@@ -224,10 +253,59 @@ def _acting_enterprise(request: HttpRequest):
 )
 @require("portal:apply:create")
 @idempotent
-def create_application(request: HttpRequest, payload: ApplicationCreateIn):
-    enterprise = _acting_enterprise(request)
-    application = filing.start_application(request.auth, enterprise, rule_by_code(payload.rule))
-    return Status(201, ApplicationOut.from_orm(application))
+def create_application(request: HttpRequest, payload: ApplicationCreateIn, query: Query[Expand]):
+    application = filing.start_application(request.auth, None, rule_by_code(payload.rule))
+    return Status(201, _out(application, query.wanted()))
+
+
+SUBMISSION_FORM = {
+    "type": "object",
+    "required": ["rule", "answers"],
+    "properties": {
+        "rule": {"type": "string", "description": "细则编码，如 RD-001"},
+        "answers": {
+            "type": "string",
+            "description": "申报表各项的填报值，JSON 对象（写法同 PATCH /applications/{id} 的 "
+            "answers）；附件项不写在这里",
+        },
+    },
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "description": "附件项的文件：字段名为附件项标识（如 license），可多个文件",
+    },
+}
+
+
+# Before the routes of "/applications/{application_id}", which would take its path.
+@router.post(
+    "/applications/submissions",
+    response={201: ApplicationOut, **ERRORS},
+    summary="一次提交申报（multipart：rule、answers（JSON）与各附件项的文件；须带 Idempotency-Key）",
+    description="一个请求完成申报：校验全部填报项与文件（类型按内容识别、PDF 内容、扩展名与内容一致、"
+    "大小与数量），通过后建档、编号并进入待受理，返回申报（含申报编号）。任何一项不通过则什么也不建，"
+    "错误按项列在 details 中。须带 Idempotency-Key：重试返回首次结果，不会产生第二个申报或编号。"
+    "不自动带入企业信息预填项，也不复用以前上传的材料：全部填报值与文件随请求提交。",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": SUBMISSION_FORM}},
+        }
+    },
+)
+@require("portal:apply:create")
+@idempotent(prepares=True)
+def submit_whole_application(request: HttpRequest):
+    if KEY_HEADER not in request.headers:
+        message = "一次提交须带幂等键，重试时使用同一个键"
+        raise ValidationFailed(message, details={KEY_HEADER: [message]})
+    rule = rule_by_code(_required_field(request, "rule"))
+    answers = _answers_field(request)
+    files = {key: request.FILES.getlist(key) for key in request.FILES}
+    file_and_submit = submission.prepare_filing(
+        request.auth, rule, lambda specs: _form_data(specs, answers), files
+    )
+    return lambda: Status(201, _out(file_and_submit(), ()))
 
 
 @router.get(
@@ -251,7 +329,7 @@ def list_applications(request: HttpRequest, filters: Query[ApplicationFilter]):
 )
 @authenticated
 def get_application(request: HttpRequest, application_id: int):
-    return reads.readable_application(request.auth, application_id)
+    return _out(reads.readable_application(request.auth, application_id))
 
 
 @router.patch(
@@ -260,10 +338,14 @@ def get_application(request: HttpRequest, application_id: int):
     summary="保存草稿（只修改提交的项，不要求必填）",
 )
 @require("portal:apply:create")
-def save_application(request: HttpRequest, application_id: int, payload: AnswersIn):
-    application = reads.own_application(request.auth, application_id)
-    data = _form_data(application, payload.answers)
-    return filing.save_answers(request.auth, application, data, partial=True)
+def save_application(
+    request: HttpRequest, application_id: int, payload: AnswersIn, query: Query[Expand]
+):
+    def data(application: Application) -> dict[str, Any]:  # read against its own items
+        return _form_data(specs_of_snapshot(application.form_snapshot), payload.answers)
+
+    saved = filing.save_answers(request.auth, application_id, data, partial=True)
+    return _out(saved, query.wanted())
 
 
 @router.post(
@@ -279,10 +361,10 @@ def upload_materials(
     application_id: int,
     item: Form[str],
     files: File[list[UploadedFile]],
+    query: Query[Expand],
 ):
-    application = reads.own_application(request.auth, application_id)
-    updated = filing.add_materials(request.auth, application, item, files)
-    return Status(201, ApplicationOut.from_orm(updated))
+    updated = filing.add_materials(request.auth, application_id, item, files)
+    return Status(201, _out(updated, query.wanted()))
 
 
 @router.post(
@@ -293,5 +375,22 @@ def upload_materials(
 @require("portal:apply:create")
 @idempotent
 def submit_application(request: HttpRequest, application_id: int):
-    application = reads.own_application(request.auth, application_id)
-    return ApplicationOut.from_orm(filing.submit(request.auth, application))
+    return _out(filing.submit(request.auth, application_id), ())
+
+
+def _required_field(request: HttpRequest, name: str) -> str:
+    value = request.POST.get(name, "").strip()
+    if not value:
+        raise ValidationFailed("提交的数据有误，请按提示修改", details={name: ["此项为必填项"]})
+    return value
+
+
+def _answers_field(request: HttpRequest) -> dict[str, Any]:
+    try:
+        answers = json.loads(_required_field(request, "answers"))
+    except ValueError:
+        answers = None
+    if not isinstance(answers, dict):
+        message = 'answers 须为 JSON 对象，如 {"rd_amount": "12345.67"}'
+        raise ValidationFailed(message, details={"answers": [message]})
+    return answers

@@ -26,9 +26,9 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from policywindow.core import files as file_checks
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.inputs import BIGINT_MAX
 from policywindow.core.money import MoneyField
-from policywindow.system.forms import BootstrapFormMixin
 
 from .models import Material
 

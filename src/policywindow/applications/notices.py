@@ -307,9 +307,14 @@ def announce(event: ApplicationEvent) -> int:
         subject=message.subject[:200],
         body=message.body,
         link=reverse("applications:my_detail", args=[application.pk]),
-        dedupe_key=f"case:{application.pk}:event:{event.pk}",
+        dedupe_key=dedupe_key(event),
         sms=True,
     )
+
+
+def dedupe_key(event: ApplicationEvent) -> str:
+    """The key of the messages of one timeline line (numbering finds them by it)."""
+    return f"case:{event.application_id}:event:{event.pk}"
 
 
 def enterprise_users(application: Application) -> list[User]:

@@ -233,24 +233,42 @@ def catalog_entries(rules: Iterable[Any], enterprise: Enterprise | None) -> list
 # ---------------------------------------------------------------- material offers
 
 
-def material_offers(
+@dataclass(frozen=True)
+class FileChoices:
+    """Per file item, the files that may fill it; and every file attached to the application
+    (None when nothing was read: no file item asked for)."""
+
+    offers: dict[str, list[Offer]]
+    attached: list[Material] | None
+
+
+def file_choices(
     enterprise: Enterprise | None, application: Application | None, specs: Iterable[Any]
-) -> dict[str, list[Offer]]:
+) -> FileChoices:
     """Per file item: its attached files, then earlier files of the same material code.
 
     One query for all items; the same file (by SHA-256) is offered once.
     """
     files = [spec for spec in specs if spec.is_file]
     if enterprise is None or not files:
-        return {}
+        return FileChoices({}, None)
     codes = {spec.material_code for spec in files if spec.material_code}
     wanted = Q(material_code__in=codes)
-    if application is not None and application.pk:
-        wanted |= Q(application=application, item_key__in=[spec.key for spec in files])
+    saved = application is not None and application.pk is not None
+    if saved:
+        wanted |= Q(application=application)
     rows = list(
         Material.objects.filter(wanted, enterprise=enterprise).order_by("-uploaded_at", "-id")
     )
-    return {spec.key: _offers_for(spec, rows, application) for spec in files}
+    attached = [m for m in rows if m.application_id == application.pk] if saved else None
+    return FileChoices({spec.key: _offers_for(spec, rows, application) for spec in files}, attached)
+
+
+def material_offers(
+    enterprise: Enterprise | None, application: Application | None, specs: Iterable[Any]
+) -> dict[str, list[Offer]]:
+    """Per file item: its attached files, then earlier files of the same material code."""
+    return file_choices(enterprise, application, specs).offers
 
 
 def _offers_for(spec: Any, rows: list[Material], application: Application | None) -> list[Offer]:
@@ -270,18 +288,89 @@ def _offers_for(spec: Any, rows: list[Material], application: Application | None
     return [Offer(m, True) for m in attached] + [Offer(m, False) for m in reusable]
 
 
+@dataclass(frozen=True)
+class YearFilings:
+    """This year's applications of one enterprise for one rule or for another rule of its
+    互斥组 (mutual-exclusion group), read in one query: what a start or a submit must know."""
+
+    rows: list[Application]
+
+    def open_draft(self, rule_id: int, *, channel: str, applicant_id: int) -> Application | None:
+        """The draft to reopen: the enterprise's online draft, or the clerk's own counter draft."""
+        drafts = [
+            row
+            for row in self.rows
+            if row.rule_id == rule_id
+            and row.status == ApplicationStatus.DRAFT
+            and row.channel == channel
+            and (channel != Application.Channel.WINDOW or row.applicant_id == applicant_id)
+        ]
+        return max(drafts, key=lambda row: row.created_at, default=None)
+
+    def duplicate(self, application: Application) -> Application | None:
+        """Another counted application of the same enterprise, rule and year."""
+        return self._first(lambda row: row.rule_id == application.rule_id, application)
+
+    def rival(self, application: Application, version: Any) -> Application | None:
+        """A counted application for another rule of the version's 互斥组: the enterprise may
+        not receive both."""
+        group = version.exclusion_group
+        return self._first(
+            lambda row: (
+                bool(group)
+                and row.rule_id != application.rule_id
+                and row.rule_version.exclusion_group == group
+            ),
+            application,
+        )
+
+    def _first(self, wanted, application: Application) -> Application | None:
+        return next(
+            (
+                row
+                for row in self.rows
+                if row.status not in NOT_COUNTED and row.pk != application.pk and wanted(row)
+            ),
+            None,
+        )
+
+
+# What the checks and their messages read of each row (not the answers: they are encrypted).
+YEAR_FILING_COLUMNS = (
+    "rule_id",
+    "status",
+    "channel",
+    "applicant_id",
+    "number",
+    "year",
+    "created_at",
+    "rule_version",
+    "rule_version__title",
+    "rule_version__exclusion_group",
+)
+
+
+def year_filings(
+    enterprise_id: int, rule_id: int, year: int, exclusion_group: str = ""
+) -> YearFilings:
+    """The enterprise's applications of ``year`` for the rule, or for its 互斥组."""
+    same = Q(rule_id=rule_id)
+    if exclusion_group:
+        same |= Q(rule_version__exclusion_group=exclusion_group)
+    rows = (
+        Application.objects.filter(same, enterprise_id=enterprise_id, year=year)
+        .exclude(status__in=(ApplicationStatus.WITHDRAWN, ApplicationStatus.NOT_ACCEPTED))
+        .select_related("rule_version")
+        .only(*YEAR_FILING_COLUMNS)
+        .order_by("id")
+    )
+    return YearFilings(list(rows))
+
+
 def duplicate_of(application: Application) -> Application | None:
     """Another counted application of the same enterprise, rule and year."""
-    return (
-        Application.objects.filter(
-            enterprise_id=application.enterprise_id,
-            rule_id=application.rule_id,
-            year=application.year,
-        )
-        .exclude(status__in=NOT_COUNTED)
-        .exclude(pk=application.pk)
-        .first()
-    )
+    filings = year_filings(application.enterprise_id, application.rule_id, application.year)
+    return filings.duplicate(application)
 
 
 def exclusive_rival(application: Application, version: Any) -> Application | None:
@@ -289,26 +378,7 @@ def exclusive_rival(application: Application, version: Any) -> Application | Non
     mutual-exclusion group (互斥组): the enterprise may not receive both."""
     if not version.exclusion_group:
         return None
-    return (
-        Application.objects.filter(
-            enterprise_id=application.enterprise_id,
-            year=application.year,
-            rule_version__exclusion_group=version.exclusion_group,
-        )
-        .exclude(rule_id=application.rule_id)
-        .exclude(status__in=NOT_COUNTED)
-        .select_related("rule_version")
-        .first()
+    filings = year_filings(
+        application.enterprise_id, application.rule_id, application.year, version.exclusion_group
     )
-
-
-def open_draft(
-    enterprise: Enterprise, rule: Any, year: int, *, channel: str, applicant
-) -> Application | None:
-    """The draft to reopen: the enterprise's online draft, or the clerk's own counter draft."""
-    drafts = Application.objects.filter(
-        enterprise=enterprise, rule=rule, year=year, status=ApplicationStatus.DRAFT, channel=channel
-    )
-    if channel == Application.Channel.WINDOW:
-        drafts = drafts.filter(applicant=applicant)
-    return drafts.order_by("-created_at").first()
+    return filings.rival(application, version)

@@ -9,6 +9,7 @@ Each timeline line is announced to the enterprise through the one table of
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from policywindow.core import audit
 from policywindow.core.errors import Conflict
+from policywindow.core.labels import add_labels
 
 from . import notices
 from .models import Application, ApplicationEvent
@@ -41,8 +43,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.ARCHIVED: frozenset(),
 }
 
-# Timeline wording for each kind of step, shown to enterprises and staff.
-ACTION_LABELS: dict[str, str] = {
+# Timeline wording of the application's own steps, shown to enterprises and staff.
+APPLICATION_STEP_LABELS: dict[str, str] = {
     "create": "创建申报",
     "save_draft": "保存草稿",
     "submit": "提交申报",
@@ -52,6 +54,23 @@ ACTION_LABELS: dict[str, str] = {
     "refuse": "不予受理",
     "withdraw": "撤回申报",
 }
+# Every step's wording: these and the steps other apps register (register_step_labels).
+ACTION_LABELS: dict[str, str] = {}
+
+
+def register_step_labels(labels: Mapping[str, str]) -> None:
+    """Name case steps on the timeline (called from an ``AppConfig.ready``). ``move`` logs each
+    step as ``application.<step>``, so the operation log names it the same."""
+    add_labels(ACTION_LABELS, labels, what="timeline steps")
+    audit.register_action_labels({f"application.{step}": label for step, label in labels.items()})
+
+
+# Writes the moved row: (application, changed fields, the timeline event).
+Persist = Callable[[Application, list[str], ApplicationEvent], Any]
+
+
+def _save(application: Application, fields: list[str], event: ApplicationEvent) -> None:
+    application.save(update_fields=fields)
 
 
 def can_move(from_status: str, to_status: str) -> bool:
@@ -73,16 +92,23 @@ def move(
     data: dict | None = None,
     expected_revision: int | None = None,
     changes: dict[str, Any] | None = None,
+    audited: bool = True,
+    persist: Persist = _save,
 ) -> Application:
     """Move a *locked* application to ``to_status``; refuse anything the table does not allow.
 
     ``expected_revision`` is the revision the actor's page showed: a decision made on a
     stale page (someone else acted meanwhile) is refused instead of silently applied.
     ``changes`` are further fields set in the same save (accepted_at, due_at, ...).
+    ``audited=False`` when the caller's own audit event records the move (an approver's
+    decision logs itself and the move it caused as one event).
+    The row itself is written last, by ``persist`` (a plain save by default), after the
+    timeline and audit events: a submission's numbering write must be its last statement.
+    The audit event names the application as it was when the move began.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("move() must run inside the caller's transaction")
-    from_status = application.status
+    from_status, shown = application.status, str(application)
     if expected_revision is not None and expected_revision != application.revision:
         raise Conflict(
             "该申报已被他人处理，请刷新页面后查看最新状态",
@@ -99,8 +125,7 @@ def move(
     for name, value in (changes or {}).items():
         setattr(application, name, value)
         fields.append(name)
-    application.save(update_fields=fields)
-    record_event(
+    event = record_event(
         application,
         actor=actor,
         action=action,
@@ -109,13 +134,16 @@ def move(
         note=note,
         data=data,
     )
-    audit.record(
-        f"application.{action}",
-        actor=actor,
-        target=application,
-        before={"status": from_status},
-        after={"status": to_status, **({"note": note} if note else {})},
-    )
+    if audited:
+        audit.record(
+            f"application.{action}",
+            actor=actor,
+            target=application,
+            object_repr=shown,
+            before={"status": from_status},
+            after={"status": to_status, **({"note": note} if note else {})},
+        )
+    persist(application, fields, event)
     return application
 
 

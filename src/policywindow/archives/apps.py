@@ -4,7 +4,6 @@ TIMELINE_LABELS = {"archive": "归档办结"}
 AUDIT_LABELS = {
     "archive.create": "办件归档",
     "archivebatch.create": "批量归档",
-    "application.archive": "办件归档",
 }
 
 
@@ -14,10 +13,10 @@ class ArchivesConfig(AppConfig):
     verbose_name = "办件归档"
 
     def ready(self) -> None:
-        from policywindow.applications import transitions
-        from policywindow.core import audit
+        from policywindow.applications.transitions import register_step_labels
+        from policywindow.core.audit import register_action_labels
 
         from . import tasks  # noqa: F401 — registers the sweep of stalled batch runs
 
-        transitions.ACTION_LABELS.update(TIMELINE_LABELS)
-        audit.ACTION_LABELS.update(AUDIT_LABELS)
+        register_step_labels(TIMELINE_LABELS)
+        register_action_labels(AUDIT_LABELS)

@@ -24,9 +24,9 @@ from policywindow.applications import transitions
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.core import audit
+from policywindow.core.access import require_permission
 from policywindow.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from policywindow.fundforms.models import FundForm
-from policywindow.system.access import require_permission
 
 from . import package, selectors
 from .models import Archive, ArchiveBatch

@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.files import send_file
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.paging import page_of, querystring
-from policywindow.system.access import permission
-from policywindow.system.forms import BootstrapFormMixin
 
 from . import selectors, services
 from .models import Archive, ArchiveBatch

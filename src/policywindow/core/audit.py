@@ -27,6 +27,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from django.utils import timezone
 from . import auditmac
 from .auditmac import Checkpoint, chain_mac, entry_mac, genesis_mac, macs_equal
 from .encrypted import audit_value
+from .labels import add_labels
 from .models import AuditChainHead, AuditEvent
 from .requestctx import current_ip
 
@@ -552,6 +554,11 @@ VERB_LABELS = {
 }
 # Object types that name no model (the access-denial log names the page address).
 OBJECT_TYPE_LABELS = {"url": "页面地址"}
+
+
+def register_action_labels(labels: Mapping[str, str]) -> None:
+    """Name an app's actions in 操作日志 (called from its ``AppConfig.ready``)."""
+    add_labels(ACTION_LABELS, labels, what="操作日志 actions")
 
 
 def action_label(action: str, object_type: str = "") -> str:

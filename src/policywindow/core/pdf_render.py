@@ -16,6 +16,10 @@ the drawing itself for exactly the characters no font covered — generated text
 counters and SVG text included), and any such character fails the rendering with
 ``PdfNotRendered``: a clear message in the log and, through the page or the job that asked
 for the PDF, to the person — and no PDF is returned, so none is stored.
+
+**Laid out once, written in parts.** ``lay_out`` and ``write_pages`` split ``render_pdf`` in
+two, so that many documents in one HTML share one layout and each is written out on its own
+(the fund forms, issue 16); each part is checked for missing characters as a whole one is.
 """
 
 from __future__ import annotations
@@ -24,11 +28,16 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from django.conf import settings
 
 from .errors import DomainError
+
+if TYPE_CHECKING:
+    from weasyprint.document import Document, Page
+    from weasyprint.pdf.metadata import DocumentMetadata
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +69,53 @@ def render_pdf(html: str, *, identifier: bytes | None = None, what: str = "PDF")
     ``identifier`` fixes the PDF's file identifier (documents rendered again identically);
     ``what`` names the document in the error ("受理回执 ZC2026000123").
     """
+    return write_pages(lay_out(html), identifier=identifier, what=what)
+
+
+def lay_out(html: str) -> Document:
+    """``html`` laid out once (WeasyPrint), to be written whole or in parts (``write_pages``):
+    many documents in one HTML share the cost of the styles, the fonts and the page set-up."""
     from weasyprint import HTML  # heavy; loaded on the first document, not at every start-up
 
     _use_fonts()
-    document = HTML(string=html).render()
+    return HTML(string=html).render()
+
+
+def write_pages(
+    document: Document,
+    pages: list[Page] | None = None,
+    *,
+    head: str = "",
+    identifier: bytes | None = None,
+    what: str = "PDF",
+) -> bytes:
+    """``pages`` of a laid-out ``document`` (all by default) as PDF bytes, with the title,
+    author and dates of the HTML ``head`` when given (else the document's own), only when
+    every character has a font. The fonts are those these pages use, subset to them alone.
+
+    Written from a fresh copy every time: a document collects the fonts it is written with
+    and would subset them again on a second writing."""
+    document = type(document)(
+        document.pages if pages is None else pages,
+        _metadata(head) if head else document.metadata,
+        document.url_fetcher,
+        document.font_config,
+        document.color_profiles,
+        document.output_intent,
+    )
     pdf = document.write_pdf(pdf_identifier=identifier)
     missing = sorted({chr(c) for font in document.fonts.values() for c in font.missing})
     if missing:
         _refuse(what, missing)
     return pdf
+
+
+def _metadata(head: str) -> DocumentMetadata:
+    from weasyprint import HTML
+    from weasyprint.html import get_html_metadata
+    from weasyprint.pdf.metadata import DocumentMetadata
+
+    return DocumentMetadata(**get_html_metadata(HTML(string=head)))
 
 
 def _refuse(what: str, missing: list[str]) -> None:

@@ -13,8 +13,7 @@ from django.urls import Resolver404
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 
-from policywindow.system.access import public
-
+from .access import public
 from .denials import record_denial
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from policywindow.core.access import permission
 from policywindow.core.files import send_file
 from policywindow.core.paging import querystring
-from policywindow.system.access import permission
 
 from . import exporting, selectors
 from .charts import chart_data

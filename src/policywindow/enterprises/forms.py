@@ -15,10 +15,10 @@ from django.forms.models import fields_for_model
 
 from policywindow.core.codes import normalize_uscc, validate_uscc
 from policywindow.core.errors import ValidationFailed
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.inputs import column_range
 from policywindow.core.masking import mask_account
 from policywindow.core.money import MoneyField
-from policywindow.system.forms import BootstrapFormMixin
 from policywindow.system.models import mobile_validator, username_validator
 
 from .models import (

@@ -14,14 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from policywindow.core import audit, exports
+from policywindow.core import audit, events, exports
 from policywindow.core.codes import classify_size, normalize_uscc, validate_uscc
 from policywindow.core.errors import NotFound, PermissionDenied, ValidationFailed
-from policywindow.matching import hooks as matching_hooks
 from policywindow.system.models import Role, Status, User
 from policywindow.system.services import users as user_services
 
 from . import exporting
+from .events import EnterpriseChanged
 from .importing import COLUMN_LABELS, ImportRejected, RowProblem, read_workbook
 from .models import (
     CLERK_EDITABLE_FIELDS,
@@ -258,7 +258,7 @@ def _update(
         return locked
     _save_checked(locked, problems)
     after = audit_snapshot(locked)  # after saving: the size is derived on save
-    transaction.on_commit(lambda: matching_hooks.enterprise_changed(locked.pk))
+    events.publish(EnterpriseChanged(locked.pk))
     # Two accounts may share their last 4 digits: say so, as the masks look alike.
     note = "银行账号已变更" if account_changed else ""
     audit.record(

@@ -7,9 +7,9 @@ class FinanceConfig(AppConfig):
     verbose_name = "财政报送"
 
     def ready(self) -> None:
-        from policywindow.applications import transitions
-        from policywindow.core import audit
-        from policywindow.notifications.models import KIND_LABELS
+        from policywindow.applications.transitions import register_step_labels
+        from policywindow.core.audit import register_action_labels
+        from policywindow.notifications.models import register_kind_labels
 
         from . import (
             deadline_tracking,
@@ -17,11 +17,7 @@ class FinanceConfig(AppConfig):
         )
         from .labels import AUDIT_LABELS, NOTIFICATION_LABELS, TIMELINE_LABELS
 
-        # The publicity steps read on the case timeline and in the operation log alike.
-        transitions.ACTION_LABELS.update(TIMELINE_LABELS)
-        audit.ACTION_LABELS.update(
-            {f"application.{action}": label for action, label in TIMELINE_LABELS.items()}
-        )
-        audit.ACTION_LABELS.update(AUDIT_LABELS)
-        KIND_LABELS.update(NOTIFICATION_LABELS)
+        register_step_labels(TIMELINE_LABELS)
+        register_action_labels(AUDIT_LABELS)
+        register_kind_labels(NOTIFICATION_LABELS)
         deadline_tracking.register()

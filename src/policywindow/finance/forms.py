@@ -8,9 +8,9 @@ from typing import Any
 from django import forms
 
 from policywindow.core.errors import ValidationFailed
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.money import MoneyField
 from policywindow.policies.models import Rule
-from policywindow.system.forms import BootstrapFormMixin
 
 from .services import disbursements, objections, publicity, submissions
 from .statement import MAX_MB as STATEMENT_MAX_MB

@@ -13,10 +13,10 @@ class FundformsConfig(AppConfig):
     verbose_name = "经费审批表"
 
     def ready(self) -> None:
-        from policywindow.applications import transitions
-        from policywindow.core import audit
+        from policywindow.applications.transitions import register_step_labels
+        from policywindow.core.audit import register_action_labels
 
         from . import tasks  # noqa: F401 — registers the sweep of stalled file runs
 
-        transitions.ACTION_LABELS.update(TIMELINE_LABELS)
-        audit.ACTION_LABELS.update(AUDIT_LABELS)
+        register_step_labels(TIMELINE_LABELS)
+        register_action_labels(AUDIT_LABELS)

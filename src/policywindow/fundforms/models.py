@@ -55,6 +55,8 @@ class FormBatch(models.Model):
     files_error = models.CharField("最近一次失败原因", max_length=300, blank=True)
     files_touched_at = models.DateTimeField("生成进度更新时间", null=True, blank=True)
     files_finished_at = models.DateTimeField("文件生成完成时间", null=True, blank=True)
+    # Held by the one run that joins the batch PDF and makes the Excel (services._finish).
+    files_claimed_until = models.DateTimeField("汇总文件生成占用至", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -103,3 +105,33 @@ class FundForm(EncryptedModel, models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class FormChunk(models.Model):
+    """A run of a batch's forms laid out together, the share of the work one worker takes.
+
+    Claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and held until ``claimed_until``, so two
+    workers never take the same chunk; the sweep for dead runs frees the chunks of a run that
+    died (services.claim_stalled_batches). ``part`` keeps the chunk's pages as one unsigned PDF
+    until the batch PDF is joined from the parts, then it is deleted.
+    """
+
+    batch = models.ForeignKey(
+        FormBatch, on_delete=models.CASCADE, related_name="chunks", verbose_name="批次"
+    )
+    index = models.PositiveSmallIntegerField("序号")
+    first = models.PositiveIntegerField("首份审批表序号")
+    last = models.PositiveIntegerField("末份审批表序号")
+    claimed_until = models.DateTimeField("占用至", null=True, blank=True)
+    done_at = models.DateTimeField("完成时间", null=True, blank=True)
+    part = models.FileField("排版结果（未签章）", upload_to="fundforms/parts/", blank=True)
+
+    class Meta:
+        ordering = ["batch", "index"]
+        verbose_name = verbose_name_plural = "审批表排版分组"
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "index"], name="formchunk_batch_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} #{self.index}"

@@ -2,6 +2,12 @@
 
 Everything is rendered from the frozen snapshots and the batch's own fixed fields, with the
 PDF dates and file identifier set from them, so a rendering never depends on the clock.
+
+Forms are laid out many at a time (``lay_out_forms``: one WeasyPrint layout, the styles and
+fonts loaded once) and each page is written out as that form's own PDF — the very bytes
+``form_pdf`` gives for the form alone, fonts subset to that page (tests/fundforms/
+test_chunks.py). The same layout written whole is a *part* of the batch PDF, which is the
+summary followed by its parts (``join_pdfs``).
 """
 
 from __future__ import annotations
@@ -9,9 +15,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import io
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.template.loader import render_to_string
 from openpyxl import Workbook
@@ -19,10 +26,13 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from policywindow.core.money import format_yuan, to_chinese_capital
-from policywindow.core.pdf_render import render_pdf
+from policywindow.core.pdf_render import lay_out, render_pdf, write_pages
 from policywindow.core.spreadsheets import workbook_bytes
 
 from .seal import seal_svg
+
+if TYPE_CHECKING:
+    from weasyprint.document import Document, Page
 
 FORM_TITLE = "政策兑现经费审批表"
 BATCH_TITLE = "政策兑现经费审批汇总表"
@@ -97,11 +107,60 @@ def _html_pdf(html: str, number: str, title: str) -> bytes:
     return render_pdf(html, identifier=document_id(number), what=f"{title} {number}")
 
 
+def _form_html(content: dict[str, Any]) -> str:
+    context = {"form": form_context(content), "title": FORM_TITLE, "generator": GENERATOR}
+    return render_to_string("fundforms/pdf/form.html", context)
+
+
 def form_pdf(content: dict[str, Any]) -> bytes:
     """One form as an (unsigned) A4 PDF."""
-    context = {"form": form_context(content), "title": FORM_TITLE, "generator": GENERATOR}
-    html = render_to_string("fundforms/pdf/form.html", context)
-    return _html_pdf(html, content["number"], FORM_TITLE)
+    return _html_pdf(_form_html(content), content["number"], FORM_TITLE)
+
+
+@dataclass(frozen=True)
+class Sheets:
+    """Forms laid out together (``lay_out_forms``), to be written out one by one or whole."""
+
+    contents: list[dict[str, Any]]
+    documents: list[Document]  # each form's layout: the shared one, or its own
+    pages: list[list[Page]]  # each form's pages in it
+    alone: bool  # laid out one by one (a form ran over one page)
+
+    def form(self, index: int) -> bytes:
+        """The form's (unsigned) PDF: the same bytes as ``form_pdf`` of its content."""
+        content = self.contents[index]
+        number = content["number"]
+        context = {"form": content, "title": FORM_TITLE, "generator": GENERATOR}
+        return write_pages(
+            self.documents[index],
+            None if self.alone else self.pages[index],
+            head="" if self.alone else render_to_string("fundforms/pdf/form_head.html", context),
+            identifier=document_id(number),
+            what=f"{FORM_TITLE} {number}",
+        )
+
+    def part(self) -> bytes:
+        """Every form's pages as one (unsigned) PDF, fonts shared: a part of the batch PDF."""
+        first = self.contents[0]["number"]
+        return write_pages(
+            self.documents[0],
+            [page for pages in self.pages for page in pages],
+            identifier=document_id(f"{first}+{len(self.contents)}"),
+            what=f"{FORM_TITLE} {first} 等 {len(self.contents)} 份",
+        )
+
+
+def lay_out_forms(contents: list[dict[str, Any]]) -> Sheets:
+    """``contents`` laid out as one document of one page per form (forms.html). Should a form
+    run over one page, forms.html's "共 1 页" would be wrong for it: then each is laid out
+    alone, as ``form_pdf`` does."""
+    context = {"forms": [form_context(c) for c in contents], "generator": GENERATOR}
+    document = lay_out(render_to_string("fundforms/pdf/forms.html", context))
+    if len(document.pages) == len(contents):
+        pages = [[page] for page in document.pages]
+        return Sheets(contents, [document] * len(contents), pages, alone=False)
+    documents = [lay_out(_form_html(content)) for content in contents]
+    return Sheets(contents, documents, [d.pages for d in documents], alone=True)
 
 
 def batch_summary(header: BatchHeader, contents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -123,17 +182,29 @@ def batch_summary(header: BatchHeader, contents: list[dict[str, Any]]) -> dict[s
     }
 
 
-def batch_pdf(header: BatchHeader, contents: list[dict[str, Any]]) -> bytes:
-    """The summary table followed by every form of the batch, as one (unsigned) PDF."""
+def summary_pdf(header: BatchHeader, contents: list[dict[str, Any]]) -> bytes:
+    """The batch's summary table (汇总表) as an (unsigned) PDF: the first pages of its PDF."""
     context = {
         "summary": batch_summary(header, contents),
-        "forms": [form_context(content) for content in contents],
         "title": BATCH_TITLE,
         "generator": GENERATOR,
     }
     return _html_pdf(
-        render_to_string("fundforms/pdf/batch.html", context), header.number, BATCH_TITLE
+        render_to_string("fundforms/pdf/summary.html", context), header.number, BATCH_TITLE
     )
+
+
+def join_pdfs(first: bytes, rest: list[bytes]) -> bytes:
+    """``first`` followed by the pages of ``rest``, with ``first``'s title, dates and file
+    identifier: the batch PDF from its summary and its parts (the same bytes every time)."""
+    from pypdf import PdfWriter  # loaded with the first batch, not at every start-up
+
+    writer = PdfWriter(clone_from=io.BytesIO(first))
+    for pdf in rest:
+        writer.append(io.BytesIO(pdf), import_outline=False)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
 
 
 XLSX_COLUMNS: tuple[tuple[str, int], ...] = (

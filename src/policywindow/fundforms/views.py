@@ -13,14 +13,14 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.files import send_file
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.masking import mask_account
 from policywindow.core.money import to_chinese_capital
 from policywindow.core.paging import page_of, querystring
 from policywindow.policies.forms import rule_filter_field
-from policywindow.system.access import permission
-from policywindow.system.forms import BootstrapFormMixin
 
 from . import rendering, selectors, services
 from .models import FundForm

@@ -7,10 +7,11 @@ class MatchingConfig(AppConfig):
     verbose_name = "政策匹配"
 
     def ready(self) -> None:
-        from policywindow.notifications.models import KIND_LABELS
+        from policywindow.notifications.models import register_kind_labels
 
-        from . import tasks  # noqa: F401 — registers the background tasks
+        from . import subscribers, tasks  # noqa: F401 — tasks registers the background tasks
         from .grants import GRANT_KIND
         from .services import PUSH_KIND
 
-        KIND_LABELS.update({PUSH_KIND: "政策推送", GRANT_KIND: "免申即享"})
+        register_kind_labels({PUSH_KIND: "政策推送", GRANT_KIND: "免申即享"})
+        subscribers.connect()

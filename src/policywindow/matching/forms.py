@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.money import MoneyField
 from policywindow.enterprises.models import Enterprise
 from policywindow.enterprises.selectors import (
@@ -25,7 +26,6 @@ from policywindow.enterprises.selectors import (
 )
 from policywindow.policies import engine
 from policywindow.policies.models import RuleVersion
-from policywindow.system.forms import BootstrapFormMixin
 
 UNKNOWN_CHOICE = ("", "不清楚")
 YES_NO = (UNKNOWN_CHOICE, ("yes", "是"), ("no", "否"))

@@ -26,8 +26,7 @@ from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.applications.selectors_filing import duplicate_of, exclusive_rival, today
 from policywindow.applications.services import intake
-from policywindow.applications.services.filing import prefill_answers
-from policywindow.applications.services.numbering import next_number
+from policywindow.applications.services.filing import number_submission, prefill_answers
 from policywindow.applications.services.supplement import items_by_key
 from policywindow.core import audit
 from policywindow.core.errors import Conflict, DomainError
@@ -154,20 +153,16 @@ def _submit(
     proof: dict[str, Any],
 ) -> None:
     eligibility = engine.check_eligibility(version, facts).as_dict()
-    number = next_number(application.year)
-    transitions.move(
+    # Numbered as a filed submission is: the number and the row in the move's last statement.
+    number_submission(
+        None,
         application,
-        S.SUBMITTED,
-        actor=None,
-        action="submit",
-        note=OPENED_NOTE,
-        data={"number": number, "facts": proof},
-        changes={
-            "number": number,
-            "submitted_at": timezone.now(),
+        {
             "eligibility": {**eligibility, "auto_grant": True, "facts": proof},
             "requested_amount": engine.expected_amount(version, facts),
         },
+        note=OPENED_NOTE,
+        data={"facts": proof},
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from policywindow.core.encrypted import EncryptedCharField, EncryptedManager, EncryptedModel
+from policywindow.core.labels import add_labels
 
-# Chinese labels of the kinds callers use today; any other kind still works and shows itself.
+# Chinese labels of the kinds; other apps add theirs (register_kind_labels). A kind nothing
+# names still works and shows itself.
 KIND_LABELS: dict[str, str] = {
     "task_assigned": "待办任务",
     "task_reminder": "办理提醒",
@@ -21,6 +25,11 @@ KIND_LABELS: dict[str, str] = {
     "reform_overdue_digest": "超期汇总",
     "deadline_moved": "期限重算",
 }
+
+
+def register_kind_labels(labels: Mapping[str, str]) -> None:
+    """Name an app's message kinds (called from its ``AppConfig.ready``)."""
+    add_labels(KIND_LABELS, labels, what="notification kinds")
 
 
 class Notification(models.Model):

@@ -6,16 +6,17 @@ that caused it committed; the worker sends the email/SMS rows afterwards (see ``
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from policywindow.core.errors import NotFound, ValidationFailed, full_clean_or_fail
 from policywindow.system.models import User
 
+from . import queueing
 from .models import Delivery, Notification
 
 LINK_MESSAGE = "消息链接必须是本站内的路径（以 / 开头）"
@@ -28,6 +29,18 @@ def is_internal_link(link: str) -> bool:
         and not link.startswith("//")
         and url_has_allowed_host_and_scheme(link, allowed_hosts=None)
     )
+
+
+@dataclass(frozen=True)
+class Message:
+    """One inbox message to one user, as ``notify_each`` queues it."""
+
+    recipient: User
+    kind: str
+    subject: str
+    dedupe_key: str
+    body: str = ""
+    link: str = ""
 
 
 def notify(
@@ -46,60 +59,73 @@ def notify(
     (recipient, dedupe_key) is unique: calling again with the same key adds nothing, even
     from a concurrent transaction. Returns how many inbox messages were created.
     """
-    fields = {"kind": kind, "subject": subject, "body": body, "link": link}
-    _validate(fields, dedupe_key)
-    # One order for everybody, so two calls inserting for the same users cannot deadlock.
-    users = sorted({user.pk: user for user in recipients}.values(), key=lambda user: user.pk)
-    if not users:
-        return 0
-    # Users who have the key already are skipped without an insert that fails.
-    already = set(
-        Notification.objects.filter(recipient__in=users, dedupe_key=dedupe_key).values_list(
-            "recipient_id", flat=True
-        )
+    return notify_each(
+        [Message(user, kind, subject, dedupe_key, body, link) for user in recipients], sms=sms
     )
-    now = timezone.now()
-    created = 0
-    with transaction.atomic():  # messages and outbox rows land together, or not at all
-        for user in users:
-            if user.pk not in already:
-                created += _queue_one(user, fields, dedupe_key, sms=sms, now=now)
-    return created
 
 
-def _validate(fields: dict[str, str], dedupe_key: str) -> None:
+def notify_each(messages: Iterable[Message], *, sms: bool = False) -> int:
+    """Queue messages that differ in recipient, text or key (as ``notify``) with one INSERT,
+    and their outbox rows with one more on PostgreSQL (``queueing``)."""
+    unique = {(message.recipient.pk, message.dedupe_key): message for message in messages}
+    if not unique:
+        return 0
+    # One order for everybody, so two calls inserting for the same users cannot deadlock.
+    ordered = [unique[pair] for pair in sorted(unique)]
+    rows = [_row(message) for message in ordered]
+    for row in set(row[1:] for row in rows):
+        _validate(*row)
+    # Messages and outbox rows land together, or not at all; no savepoint in a caller's
+    # transaction (nothing here is retried: a used key is skipped by the INSERT itself).
+    with transaction.atomic(savepoint=False):
+        created = queueing.insert_messages(rows, timezone.now())
+        outbox = [
+            delivery
+            for message in ordered
+            if (pk := created.get((message.recipient.pk, message.dedupe_key)))
+            for delivery in _deliveries(pk, message.recipient, sms=sms)
+        ]
+        if outbox:
+            queueing.insert_deliveries(outbox)
+    return len(created)
+
+
+def _row(message: Message) -> tuple[int, str, str, str, str, str]:
+    return (
+        message.recipient.pk,
+        message.kind,
+        message.subject,
+        message.body,
+        message.link,
+        message.dedupe_key,
+    )
+
+
+def _validate(kind: str, subject: str, body: str, link: str, dedupe_key: str) -> None:
+    fields = {"kind": kind, "subject": subject, "body": body, "link": link}
     full_clean_or_fail(Notification(dedupe_key=dedupe_key, **fields), exclude=["recipient"])
-    if fields["link"] and not is_internal_link(fields["link"]):
+    if link and not is_internal_link(link):
         raise ValidationFailed(LINK_MESSAGE, details={"link": [LINK_MESSAGE]})
 
 
-def _queue_one(
-    user: User, fields: dict[str, str], dedupe_key: str, *, sms: bool, now: dt.datetime
-) -> int:
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                recipient=user, dedupe_key=dedupe_key, created_at=now, **fields
-            )
-    except IntegrityError:
-        # A concurrent transaction queued the same key for this user first and committed.
-        return 0
-    Delivery.objects.bulk_create(_deliveries(notification, user, sms=sms))
-    return 1
-
-
-def _deliveries(notification: Notification, user: User, *, sms: bool) -> list[Delivery]:
+def _deliveries(notification_id: int, user: User, *, sms: bool) -> list[Delivery]:
     # A disabled account keeps its inbox but is not contacted outside the system.
     if not user.is_active:
         return []
     rows = []
     if user.email:
         rows.append(
-            Delivery(notification=notification, channel=Delivery.Channel.EMAIL, address=user.email)
+            Delivery(
+                notification_id=notification_id,
+                channel=Delivery.Channel.EMAIL,
+                address=user.email,
+            )
         )
     if sms and user.mobile:
         rows.append(
-            Delivery(notification=notification, channel=Delivery.Channel.SMS, address=user.mobile)
+            Delivery(
+                notification_id=notification_id, channel=Delivery.Channel.SMS, address=user.mobile
+            )
         )
     return rows
 

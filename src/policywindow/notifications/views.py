@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import authenticated
 from policywindow.core.errors import NotFound
-from policywindow.system.access import authenticated
 
 from . import selectors, services
 from .models import Notification

@@ -11,9 +11,10 @@ from typing import Any
 
 from django import forms
 
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.money import MoneyField
 from policywindow.enterprises.models import Enterprise, Industry, Region
-from policywindow.system.forms import BootstrapFormMixin, DepartmentChoiceField
+from policywindow.system.forms import DepartmentChoiceField
 
 from . import engine, files, selectors
 from .models import Policy, RequiredItem, Rule, RuleVersion

@@ -20,12 +20,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from policywindow.core import audit
+from policywindow.core import audit, events
 from policywindow.core.errors import Conflict, ValidationFailed, full_clean_or_fail
-from policywindow.matching import hooks as matching_hooks
 from policywindow.system.models import User
 
 from . import engine, files, selectors
+from .events import PolicyPublished, RulePublished
 from .models import (
     ITEM_CONTENT_FIELDS,
     VERSION_CONTENT_FIELDS,
@@ -228,7 +228,7 @@ def _move_policy(actor: User, policy: Policy, action: str, message: str = "") ->
 def publish_policy(actor: User, policy: Policy) -> Policy:
     if policy.effective_to and policy.effective_to < timezone.localdate():
         raise Conflict(f"政策已于 {policy.effective_to:%Y-%m-%d} 失效，不能发布")
-    transaction.on_commit(lambda: matching_hooks.policy_published(policy.pk))
+    events.publish(PolicyPublished(policy.pk))
     return _move_policy(actor, policy, "publish")
 
 
@@ -424,7 +424,7 @@ def publish_version(actor: User, version: RuleVersion) -> RuleVersion:
     version.save(update_fields=["status", "published_at", "published_by"])
     rule.current = version
     rule.save(update_fields=["current"])
-    transaction.on_commit(lambda: matching_hooks.rule_published(rule.pk))
+    events.publish(RulePublished(rule.pk))
     refresh_search_text(rule.policy)
     audit.record(
         "ruleversion.publish",

@@ -7,7 +7,7 @@ class ReformsConfig(AppConfig):
     verbose_name = "改革任务督办"
 
     def ready(self) -> None:
-        from policywindow.core import audit
+        from policywindow.core.audit import register_action_labels
 
         from . import (
             deadline_tracking,
@@ -15,5 +15,5 @@ class ReformsConfig(AppConfig):
         )
         from .services.reports import AUDIT_LABELS
 
-        audit.ACTION_LABELS.update(AUDIT_LABELS)
+        register_action_labels(AUDIT_LABELS)
         deadline_tracking.register()

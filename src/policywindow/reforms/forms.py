@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 
 from policywindow.core.files import accept_attribute
-from policywindow.system.forms import BootstrapFormMixin
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.system.models import Department, Status
 
 from .models import DISPLAY_STATUSES, ReportKind, ReportStatus, Scope

@@ -9,8 +9,8 @@ class SpaceConfig(AppConfig):
     verbose_name = "法人空间"
 
     def ready(self) -> None:
-        from policywindow.core import audit
+        from policywindow.core.audit import register_action_labels
 
         from . import tasks  # noqa: F401  registers the document sweep with the scheduler
 
-        audit.ACTION_LABELS.update(AUDIT_LABELS)
+        register_action_labels(AUDIT_LABELS)

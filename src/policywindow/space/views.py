@@ -9,12 +9,12 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from policywindow.core.access import permission
 from policywindow.core.errors import NotFound
 from policywindow.core.files import send_file
 from policywindow.core.money import to_chinese_capital
 from policywindow.fundforms import rendering as fundform_rendering
 from policywindow.fundforms import services as fundform_services
-from policywindow.system.access import permission
 
 from . import documents, selectors, services
 

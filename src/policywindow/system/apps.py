@@ -9,7 +9,11 @@ class SystemConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, post_save
 
-        from . import identity, params
+        from . import (
+            identity,
+            params,
+            tasks,  # noqa: F401 — registers the session sweep
+        )
         from .bootstrap import sync_builtin_data
         from .models import SystemParameter
 

@@ -10,10 +10,10 @@ from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from policywindow.core.access import AUTHENTICATED, PERMISSION, access_of, is_allowed
 from policywindow.core.denials import record_denial
 from policywindow.core.views import error_response
 
-from .access import AUTHENTICATED, PERMISSION, access_of, is_allowed
 from .auth import MUST_CHANGE_CODE, MUST_CHANGE_MESSAGE, password_change_owed
 from .params import get_param, read_once_per_request
 from .sessions import forget_session, touch_session

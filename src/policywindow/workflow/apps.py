@@ -7,8 +7,8 @@ class WorkflowConfig(AppConfig):
     verbose_name = "审批工作流"
 
     def ready(self) -> None:
-        from policywindow.applications import transitions
-        from policywindow.core import audit
+        from policywindow.applications.transitions import register_step_labels
+        from policywindow.core.audit import register_action_labels
 
         from . import (
             deadline_tracking,
@@ -16,10 +16,6 @@ class WorkflowConfig(AppConfig):
         )
         from .services.runtime import AUDIT_LABELS, TIMELINE_LABELS
 
-        # Workflow steps read on the case timeline and in the operation log alike.
-        transitions.ACTION_LABELS.update(TIMELINE_LABELS)
-        audit.ACTION_LABELS.update(
-            {f"application.{action}": label for action, label in TIMELINE_LABELS.items()}
-        )
-        audit.ACTION_LABELS.update(AUDIT_LABELS)
+        register_step_labels(TIMELINE_LABELS)
+        register_action_labels(AUDIT_LABELS)
         deadline_tracking.register()

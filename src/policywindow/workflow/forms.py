@@ -7,7 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
-from policywindow.system.forms import BootstrapFormMixin
+from policywindow.core.forms import BootstrapFormMixin
 
 from .selectors import Period
 

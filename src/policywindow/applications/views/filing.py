@@ -19,11 +19,11 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
+from policywindow.core.access import authenticated, permission
 from policywindow.core.errors import DomainError, ValidationFailed
 from policywindow.core.files import send_file
 from policywindow.enterprises.selectors import enterprise_of
 from policywindow.policies.selectors import rule_by_code
-from policywindow.system.access import authenticated, permission
 
 from .. import selectors_filing as reads
 from ..forms import answers_as_data, specs_of_snapshot

@@ -14,12 +14,12 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from policywindow.core.files import send_file
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.space import documents
 from policywindow.space import services as space_services
-from policywindow.system.access import permission
-from policywindow.system.forms import BootstrapFormMixin
 
 from .. import selectors
 from ..forms import ItemSpec

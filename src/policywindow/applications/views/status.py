@@ -9,15 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from policywindow.core.access import permission, public
 from policywindow.core.errors import NotFound, ValidationFailed
 from policywindow.core.exports import XLSX, file_name, filter_values
 from policywindow.core.files import send_file
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.paging import querystring
 from policywindow.core.requestctx import client_ip
 from policywindow.policies.forms import rule_filter_field
 from policywindow.space import selectors as space_selectors
-from policywindow.system.access import permission, public
-from policywindow.system.forms import BootstrapFormMixin
 
 from .. import exporting, selectors
 from ..models import Application

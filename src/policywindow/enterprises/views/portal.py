@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
 
+from policywindow.core.access import permission
 from policywindow.core.errors import ValidationFailed
-from policywindow.system.access import permission
 
 from .. import services
 from ..forms import EnterpriseSelfForm

@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import ValidationFailed
 from policywindow.core.exports import XLSX, file_name, filter_values
 from policywindow.core.files import send_file
 from policywindow.core.paging import querystring
-from policywindow.system.access import permission
 
 from .. import exporting, importing, services
 from ..forms import EnterpriseFilterForm, EnterpriseForm, ImportForm, LinkMemberForm, NewMemberForm

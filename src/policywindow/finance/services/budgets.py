@@ -7,13 +7,15 @@ group. A rule without a budget row for the year has no budget limit (the policy
 administrator has not set one yet); its caps and exclusion still apply, and the amounts
 approved meanwhile are counted in when the budget is created.
 
-Lock order, as in an approval: the application row, the audit chain (every service records
-its audit event there), then the enterprise's approval lock, then the budget row.
+Lock order, as in an approval: the application row, then the enterprise's approval lock (only
+for a rule with a cap or an exclusion group), then — last, just before the commit — the
+budget row.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
@@ -40,59 +42,118 @@ GRANTED = (
     S.ARCHIVED,
 )
 BUDGET_FIELDS = ["total", "note"]
-# Namespace of the PostgreSQL advisory lock that queues one enterprise's approvals.
+# Namespaces of PostgreSQL advisory locks: one enterprise's approvals queue on the first; a
+# rule's budget being created and its approvals that found no budget, on the second.
 _ENTERPRISE_LOCK = 5_001
+_BUDGET_LOCK = 5_002
 
 
 # --------------------------------------------------------------------------- approvals
 def commit(
-    actor: User | None, application: Application, amount: Decimal | None
-) -> Commitment | None:
+    actor: User | None, application: Application, amount: Decimal | None, *, audited: bool = True
+) -> dict[str, Any] | None:
     """Take ``amount`` from the rule's budget for the final approval of a *locked* application.
 
     Refused with ``ValidationFailed`` (field ``approved_amount``, or ``action`` for a
-    mutual exclusion, which no amount can fix) naming the limit and the numbers. A case
-    approved again replaces its earlier commitment, if it still holds one.
+    mutual exclusion, which no amount can fix) naming the limit and the numbers; the caller's
+    transaction must then roll back. A case approved again replaces its earlier commitment,
+    if it still holds one. Returns what was taken (amount, budget, what is left) — None when
+    the rule grants no money — as the ``budget.commit`` event records it, or with
+    ``audited=False`` as the caller's own event does (a decision logs itself and what it
+    caused as one event).
+
+    Call it last in the approval's transaction: every approval of the rule and year updates
+    the one budget row, so that comes last here too and the row is held only until the commit.
     """
-    _lock_enterprise(application.enterprise_id)
-    # Approved again after being reopened: this approval replaces what the last one took.
-    release(actor, application)
-    _refuse_exclusion(application)
-    if amount is None:  # a rule that grants no money: nothing to count
+    version = application.rule_version
+    if version.exclusion_group or version.per_enterprise_cap is not None:
+        _lock_enterprise(application.enterprise_id)
+        _refuse_exclusion(application)
+    if amount is None:  # a rule that grants no money: nothing to count, nothing may stay held
+        release(actor, application)
         return None
     _refuse_over_cap(application, amount)
-    budget = (
-        Budget.objects.select_for_update()
-        .filter(rule_id=application.rule_id, year=application.year)
-        .first()
+    commitment = _insert_commitment(actor, application, amount)
+    if commitment is None:  # approved again, still holding what the last approval took
+        release(actor, application)
+        commitment = _insert_commitment(actor, application, amount)
+    commitment_id, budget_seen = commitment
+    budget_id, left = _take(application, amount)
+    if budget_id != budget_seen:  # a budget created meanwhile, which this approval took from
+        Commitment.objects.filter(pk=commitment_id).update(budget_id=budget_id)
+    taken = {"amount": amount, "budget": budget_id, "left": left}
+    if audited:
+        audit.record("budget.commit", actor=actor, target=application, after=taken)
+    return taken
+
+
+def _take(application: Application, amount: Decimal) -> tuple[int | None, Decimal | None]:
+    """(the budget's id, what it has left after ``amount``), or (None, None) when the rule has no
+    budget for the year; refused when it has less left than ``amount``."""
+    taken = _update_budget(application, amount)
+    if taken is not None:
+        return taken
+    # No budget seen. One being created for the rule either counts this approval in (it waits
+    # for this lock, so it reads the commitment once committed) or, waited for here, is seen.
+    _advisory_lock(_BUDGET_LOCK, application.rule_id, shared=True)
+    budget = Budget.objects.filter(rule_id=application.rule_id, year=application.year).first()
+    if budget is None:
+        return None, None
+    taken = _update_budget(application, amount) if budget.left >= amount else None
+    if taken is None:
+        message = (
+            f"细则“{application.rule_version.title}”{application.year} 年度预算余额不足："
+            f"本年度剩余 {format_yuan(budget.left)}，本次核定 {format_yuan(amount)}"
+        )
+        raise ValidationFailed(message, details={"approved_amount": [message]})
+    return taken
+
+
+def _update_budget(application: Application, amount: Decimal) -> tuple[int, Decimal] | None:
+    """Take ``amount`` if the budget has it left: (its id, what is left after), else None.
+
+    One UPDATE … RETURNING (the ORM's ``update()`` cannot say which row it changed nor what is
+    left): it waits for, then sees, the row as the approval committed before it left it.
+    """
+    now = Budget._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL, [amount, now, application.rule_id, application.year, amount])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], Decimal(str(row[1])).quantize(CENT))
+
+
+def _insert_commitment(
+    actor: User | None, application: Application, amount: Decimal
+) -> tuple[int, int | None] | None:
+    """Record the approval's commitment, with the rule's budget as it stands: (its id, the
+    budget's id or None); None when the application still holds an earlier one.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING on ``finance_one_open_commitment``: the ORM
+    cannot insert-unless-held in one statement, and a read first would cost one more.
+    """
+    committed_at = Commitment._meta.get_field("committed_at").get_db_prep_save(
+        timezone.now(), connection
     )
-    if budget is not None:
-        if amount > budget.left:
-            message = (
-                f"细则“{application.rule_version.title}”{application.year} 年度预算余额不足："
-                f"本年度剩余 {format_yuan(budget.left)}，本次核定 {format_yuan(amount)}"
-            )
-            raise ValidationFailed(message, details={"approved_amount": [message]})
-        budget.committed += amount
-        budget.save(update_fields=["committed", "updated_at"])
-    commitment = Commitment.objects.create(
-        application=application,
-        budget=budget,
-        amount=amount,
-        committed_at=timezone.now(),
-        committed_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    audit.record(
-        "budget.commit",
-        actor=actor,
-        target=application,
-        after={
-            "amount": amount,
-            "budget": budget.pk if budget else None,
-            "left": budget.left if budget else None,
-        },
-    )
-    return commitment
+    by = actor.pk if getattr(actor, "is_authenticated", False) else None
+    params = [application.pk, application.rule_id, application.year, amount, committed_at, by]
+    with connection.cursor() as cursor:
+        cursor.execute(_COMMIT_SQL, params)
+        return cursor.fetchone()
+
+
+_COMMIT_SQL = (
+    "INSERT INTO finance_commitment (application_id, budget_id, amount, committed_at, "
+    "committed_by_id) VALUES (%s, (SELECT id FROM finance_budget WHERE rule_id = %s AND "
+    "year = %s), %s, %s, %s) ON CONFLICT (application_id) WHERE released_at IS NULL "
+    "DO NOTHING RETURNING id, budget_id"
+)
+# Amounts cast, as the ORM does on SQLite: there a text parameter never equals a number.
+_TAKE_SQL = (
+    "UPDATE finance_budget SET committed = committed + CAST(%s AS NUMERIC), updated_at = %s "
+    "WHERE rule_id = %s AND year = %s AND total - committed >= CAST(%s AS NUMERIC) "
+    "RETURNING id, total - committed"
+)
+CENT = Decimal("0.01")
 
 
 def release(actor: User, application: Application) -> Commitment | None:
@@ -122,13 +183,17 @@ def release(actor: User, application: Application) -> Commitment | None:
 def _lock_enterprise(enterprise_id: int) -> None:
     """Queue the approvals of one enterprise, so two cases of one exclusion group (or over one
     cap) decided at the same moment are checked one after the other. An advisory lock, not the
-    enterprise row: filing locks that row before the audit chain, approvals after it.
-    SQLite lets one transaction write at a time, so there is nothing to do there."""
+    enterprise row: filing locks that row while it writes, and approvals need no write of it."""
+    _advisory_lock(_ENTERPRISE_LOCK, enterprise_id)
+
+
+def _advisory_lock(namespace: int, key: int, *, shared: bool = False) -> None:
+    """A PostgreSQL advisory lock until the end of the transaction. SQLite lets one transaction
+    write at a time, so there is nothing to do there."""
     if connection.vendor == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [_ENTERPRISE_LOCK, enterprise_id]
-            )
+            cursor.execute(f"SELECT {function}(%s, %s)", [namespace, key])
 
 
 def _granted_of_enterprise(application: Application):
@@ -183,6 +248,10 @@ def create_budget(actor: User, rule: Rule, year: int, total: object, note: str =
     total = _checked_total(total)
     _check_year(year)
     with transaction.atomic():
+        # Approvals of the rule that found no budget hold this lock shared until they commit:
+        # waiting for them makes the amounts read below final, and approvals after it wait
+        # for this budget and take from it (``_take``).
+        _advisory_lock(_BUDGET_LOCK, rule.pk)
         try:
             with transaction.atomic():
                 budget = Budget.objects.create(
@@ -191,8 +260,6 @@ def create_budget(actor: User, rule: Rule, year: int, total: object, note: str =
         except IntegrityError as exc:
             message = f"细则 {rule.code} 的 {year} 年度预算已存在，请在列表中修改"
             raise ValidationFailed(message, details={"rule": [message]}) from exc
-        # The audit chain first: approvals hold it while they take from a budget, so the
-        # amounts read below are final (no approval of this rule and year is half done).
         audit.record(
             "budget.create",
             actor=actor,
@@ -220,8 +287,8 @@ def update_budget(actor: User, budget_id: int, total: object, note: str = "") ->
     total = _checked_total(total)
     with transaction.atomic():
         seen = Budget.objects.select_related("rule").get(pk=budget_id)
-        # Audit first, as in ``create_budget``: an approval holds the audit chain before it
-        # locks this row, so locking the row first here could deadlock with it.
+        # The event records the budget as the page showed it (``seen``); the row, locked after,
+        # must still be that, or the edit is refused.
         audit.record(
             "budget.update",
             actor=actor,

@@ -20,10 +20,10 @@ from policywindow.applications import transitions
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.core import audit
+from policywindow.core.access import require_permission
 from policywindow.core.errors import Conflict, NotFound, ValidationFailed
 from policywindow.core.money import format_yuan, parse_yuan
 from policywindow.fundforms.models import FundForm
-from policywindow.system.access import require_permission
 from policywindow.system.models import User
 
 from .. import selectors

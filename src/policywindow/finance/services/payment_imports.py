@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.core import audit
+from policywindow.core.access import require_permission
 from policywindow.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from policywindow.core.money import format_yuan
 from policywindow.fundforms.models import FundForm
-from policywindow.system.access import require_permission
 from policywindow.system.models import User
 
 from .. import selectors

@@ -19,11 +19,11 @@ from policywindow.applications import transitions
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.core import audit
+from policywindow.core.access import require_permission
 from policywindow.core.errors import Conflict, NotFound, ValidationFailed
 from policywindow.fundforms.models import FormBatch
 from policywindow.fundforms.selectors import visible_batches
 from policywindow.notifications.services import notify
-from policywindow.system.access import require_permission
 from policywindow.system.models import User
 from policywindow.system.selectors import users_with_permission
 

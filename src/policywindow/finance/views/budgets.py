@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.policies.models import Rule
-from policywindow.system.access import permission
 
 from .. import selectors
 from ..forms import BudgetForm

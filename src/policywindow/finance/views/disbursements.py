@@ -10,11 +10,11 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError, ValidationFailed
 from policywindow.core.files import send_file
 from policywindow.core.money import format_yuan
 from policywindow.core.paging import page_of
-from policywindow.system.access import permission
 
 from .. import exporting, selectors
 from ..forms import PaymentForm, StatementForm

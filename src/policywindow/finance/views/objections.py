@@ -10,8 +10,8 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from policywindow.applications import selectors as cases
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, NotFound, ValidationFailed
-from policywindow.system.access import permission
 
 from .. import selectors
 from ..forms import ObjectionDecisionForm

@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
+from policywindow.core.access import permission, public
 from policywindow.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from policywindow.core.requestctx import client_ip
 from policywindow.policies.models import Rule
-from policywindow.system.access import permission, public
 from policywindow.system.params import get_param
 
 from .. import selectors

@@ -11,13 +11,13 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError, ValidationFailed
 from policywindow.core.files import send_file
 from policywindow.core.masking import mask_account
 from policywindow.core.money import to_chinese_capital
 from policywindow.core.paging import page_of, querystring
 from policywindow.fundforms.selectors import total_of
-from policywindow.system.access import permission
 
 from .. import exporting, selectors
 from ..forms import ReturnForm

@@ -9,10 +9,10 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from policywindow.core import ratelimit
+from policywindow.core.access import permission, public
 from policywindow.core.errors import DomainError
 from policywindow.core.requestctx import client_ip
 from policywindow.enterprises.selectors import enterprise_of
-from policywindow.system.access import permission, public
 
 from .. import grants, selectors
 from ..forms import CalculatorForm, fact_fields, shown_fact, used_facts

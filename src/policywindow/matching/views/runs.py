@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from policywindow.system.access import permission
+from policywindow.core.access import permission
 
 from .. import selectors, services
 from ..models import MatchRun

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.urls import path
 
-from policywindow.system.access import public
+from policywindow.core.access import public
 
 from .. import files, selectors
 from .paging import list_context

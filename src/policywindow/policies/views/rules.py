@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError, ValidationFailed
-from policywindow.system.access import permission
 
 from .. import engine, files, selectors, services
 from ..forms import RequiredItemForm, RuleCreateForm, RuleVersionForm, item_initial

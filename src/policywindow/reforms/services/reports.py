@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from policywindow.core import audit
+from policywindow.core.access import require_permission
 from policywindow.core.errors import Conflict, PermissionDenied, ValidationFailed
 from policywindow.core.files import (
     FILE_TYPES,
@@ -33,7 +34,6 @@ from policywindow.core.files import (
     sha256_of,
 )
 from policywindow.notifications.services import notify
-from policywindow.system.access import require_permission
 from policywindow.system.models import User
 from policywindow.system.selectors import users_with_permission
 

@@ -10,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError, ValidationFailed
 from policywindow.core.files import send_file
 from policywindow.core.paging import querystring
-from policywindow.system.access import permission
 
 from .. import exporting, selectors
 from ..forms import ImportForm, TaskFilterForm

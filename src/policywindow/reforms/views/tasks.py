@@ -8,10 +8,10 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, DomainError, ValidationFailed
 from policywindow.core.files import send_file
 from policywindow.core.paging import page_of, querystring
-from policywindow.system.access import permission
 
 from .. import selectors
 from ..forms import REVIEW_TABS, ReportForm, ReviewForm

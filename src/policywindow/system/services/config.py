@@ -15,6 +15,7 @@ from django.db import models, transaction
 
 from policywindow.core import audit, holidays, provisional
 from policywindow.core import calendar as workdays
+from policywindow.core.access import require_permission
 from policywindow.core.errors import (
     Conflict,
     ValidationFailed,
@@ -23,7 +24,6 @@ from policywindow.core.errors import (
 )
 from policywindow.core.models import CalendarDay, ProvisionalDeadline
 
-from ..access import require_permission
 from ..models import DictItem, DictType, Post, Status, SystemParameter, User
 from ..params import format_value
 

@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError
 
-from ..access import permission
 from ..forms import AdminRequestForm
 from ..selectors import admin_requests
 from ..services import admin_requests as services

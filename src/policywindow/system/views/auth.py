@@ -10,9 +10,9 @@ from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import authenticated, public
 from policywindow.core.errors import ValidationFailed
 
-from ..access import authenticated, public
 from ..auth import attempt_login, second_factor_due, verify_second_factor
 from ..forms import LoginForm, PasswordChangeForm, TotpForm
 from ..models import User

@@ -21,11 +21,11 @@ from django.views.decorators.http import require_POST
 
 from policywindow.core import calendar as workdays
 from policywindow.core import holidays
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError, ValidationFailed
 from policywindow.core.files import send_file
 from policywindow.core.models import CalendarDay
 
-from ..access import permission
 from ..forms_config import (
     CalendarDayForm,
     CalendarImportForm,

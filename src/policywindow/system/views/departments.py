@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError
 
-from ..access import permission
 from ..forms_config import DepartmentForm, submitted
 from ..models import Department, Status
 from ..selectors import department_tree

@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError
 
-from ..access import permission
 from ..forms_config import DictItemForm, DictTypeForm, submitted
 from ..models import DictItem, DictType, Status
 from ..services import config as services

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from policywindow.core import calendar, heartbeat
+from policywindow.core.access import authenticated
 
-from ..access import authenticated
 from ..models import UserSession
 from ..params import get_param
 from ..sessions import end_session

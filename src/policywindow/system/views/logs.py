@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.audit import verify_chain
 from policywindow.core.errors import ValidationFailed
 from policywindow.core.exports import XLSX, file_name, filter_values
@@ -15,7 +16,6 @@ from policywindow.core.files import send_file
 from policywindow.core.models import AuditEvent
 from policywindow.core.paging import querystring
 
-from ..access import permission
 from ..forms_rbac import LoginLogFilterForm, OperLogFilterForm
 from ..selectors_logs import (
     audit_diff,

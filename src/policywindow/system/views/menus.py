@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError, ValidationFailed
 
-from ..access import permission
 from ..forms_rbac import MenuForm
 from ..models import Menu
 from ..selectors_logs import flatten, menu_tree

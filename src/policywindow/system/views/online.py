@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError
 
-from ..access import permission
 from ..models import UserSession
 from ..selectors_logs import describe_user_agent, online_sessions
 from ..services import rbac

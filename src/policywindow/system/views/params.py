@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
-from ..access import permission
+from policywindow.core.access import permission
+
 from ..forms_config import ParameterForm, submitted
 from ..models import SystemParameter
 from ..services import config as services

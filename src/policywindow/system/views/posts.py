@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from ..access import permission
+from policywindow.core.access import permission
+
 from ..forms_config import PostForm, submitted
 from ..models import Post, Status
 from ..services import config as services

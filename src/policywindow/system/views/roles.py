@@ -7,9 +7,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError
 
-from ..access import permission
 from ..forms_rbac import RoleForm, RoleGrantForm
 from ..models import Role, Status
 from ..selectors_logs import menu_tree, search_roles

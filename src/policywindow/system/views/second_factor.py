@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.urls import path
 
-from ..access import authenticated
+from policywindow.core.access import authenticated
+
 from ..auth import verify_second_factor
 from ..forms import TotpForm
 from ..selectors import unused_recovery_codes

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from policywindow.core.access import permission
 from policywindow.core.errors import DomainError, ValidationFailed
 
-from ..access import permission
 from ..forms import RoleAssignForm, UserForm
 from ..models import Role, User
 from ..selectors import enabled_departments, search_users, users_visible_to

@@ -1,15 +1,19 @@
 """Running a case through its workflow: start, decide, transfer, withdraw, resume after 补正.
 
 Every operation locks the application row, then the instance row (always in that order, as
-intake and filing do), feeds one event to the pure engine and writes what it says: task rows,
-the instance's state, the application's status, a timeline line, an audit event and, through
-the notification outbox, a message — all in one transaction. Two decisions on the same case
-therefore run one after the other; a task already decided gives a clear ``Conflict``.
+intake and filing do; a step on a task locks both with the task in one statement, ``locking``),
+feeds one event to the pure engine and writes what it says: task rows, the instance's state,
+the application's status, a timeline line, an audit event and, through the notification
+outbox, a message — all in one transaction. Two decisions on the same case therefore run one
+after the other; a task already decided gives a clear ``Conflict``. A decision writes each
+table once where it can and one audit event for all it did (``_Case.gathered``); the budget row
+that every approval of a rule shares is its last write.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,7 +21,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,6 +33,7 @@ from policywindow.applications.services.supplement import (
     notice_data,
     validated_supplement_items,
 )
+from policywindow.applications.services.transactions import write_transaction
 from policywindow.core import audit, calendar, provisional
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.files import (
@@ -42,7 +46,7 @@ from policywindow.core.files import (
 )
 from policywindow.core.money import parse_yuan
 from policywindow.finance.services import budgets
-from policywindow.notifications.services import notify
+from policywindow.notifications.services import Message, notify_each
 from policywindow.system.models import User
 
 from .. import candidates
@@ -57,7 +61,10 @@ from ..models import (
     WorkflowTask,
 )
 from ..serialize import definition_from_json, definition_to_json, state_from_json, state_to_json
+from . import locking
 
+# What a decision writes on its task besides what the engine changes.
+DECISION_FIELDS = ("opinion", "approved_amount", "amount_reason")
 MAX_OPINION = 500
 MAX_ATTACHMENTS = 5
 ATTACHMENT_MB = 20
@@ -114,6 +121,9 @@ class _Case:
     instance: WorkflowInstance
     spec: specs.WorkflowSpec
     now: dt.datetime
+    # A decision writes one audit event: what it caused (the case's move, the budget taken) is
+    # gathered here for it. Other steps (start, resume, reopen …) log each move as it happens.
+    gathered: dict[str, Any] | None = None
 
     @property
     def definition(self):
@@ -173,28 +183,39 @@ def start(actor: Any, application: Application) -> WorkflowInstance:
 def decide(
     actor: Any, task_id: int, decision: Decision, files: Iterable[UploadedFile] = ()
 ) -> WorkflowTask:
-    """Approve, reject or return one task; see ``Decision``. ``files`` are attached to it."""
+    """Approve, reject or return one task; see ``Decision``. ``files`` are attached to it.
+
+    Returns the task as decided, with its case loaded and what the API shows of it
+    (``locking``): the answer reads nothing more. One audit event records the decision and whatever it caused.
+    """
     if decision.action not in ACTIONS:
         raise ValidationFailed("请选择审批结论", details={"action": ["请选择审批结论"]})
     opinion = _checked_opinion(decision.opinion)
     kinds = _checked_files(files := list(files))
-    with transaction.atomic():
+    with write_transaction():
         case, task = _lock_task(actor, task_id)
+        case.gathered = {}
         amount, amount_reason = _checked_amount(case, decision)
         items = _supplement_items(case, task, decision)
-        event = _event(decision.action, task, actor, opinion)
+        action = f"review_{decision.action}"
+        task.opinion, task.approved_amount, task.amount_reason = opinion, amount, amount_reason
 
         def record_decision() -> None:
-            # Before the case moves: the timeline reads decision, then outcome, and the
-            # approved amount of a finished case includes this approver's amount.
-            task.refresh_from_db()
-            task.opinion, task.approved_amount, task.amount_reason = opinion, amount, amount_reason
-            task.save(update_fields=["opinion", "approved_amount", "amount_reason"])
+            # Before the case moves: the timeline reads decision, then outcome.
             for upload, kind in zip(files, kinds, strict=True):
                 _attach(task, upload, kind)
-            _record(case, actor, f"review_{decision.action}", task, opinion, amount=amount)
+            _timeline(case, actor, action, task, opinion, amount=amount)
 
-        _apply(case, event, actor, supplement_items=items, before_case_moves=record_decision)
+        _apply(
+            case,
+            _event(decision.action, task, actor, opinion),
+            actor,
+            acting=task,
+            written=DECISION_FIELDS,
+            supplement_items=items,
+            before_case_moves=record_decision,
+        )
+        _audit(case, actor, action, task, opinion, amount=amount)
         return task
 
 
@@ -244,7 +265,7 @@ def approve_many(actor: Any, task_ids: Iterable[int], opinion: str) -> dict[int,
 def transfer(actor: Any, task_id: int, to_user_id: int, reason: str) -> WorkflowTask:
     """转办: hand an open task to another active staff member of the task's department."""
     reason = _checked_opinion(reason, label="转办说明")
-    with transaction.atomic():
+    with write_transaction():
         case, task = _lock_task(actor, task_id)
         target = User.objects.filter(pk=to_user_id, kind=User.Kind.STAFF, is_active=True).first()
         if target is None or target.department_id != task.department_id:
@@ -256,10 +277,14 @@ def transfer(actor: Any, task_id: int, to_user_id: int, reason: str) -> Workflow
                 f"{candidates.missing_permissions_text()}权限，转办后无法办理，请另选人员"
             )
             raise ValidationFailed(message, details={"to_user": [message]})
-        _apply(case, core.Transfer(task.key, actor.pk, target.pk), actor)
-        task.refresh_from_db()
         task.opinion = reason
-        task.save(update_fields=["opinion"])
+        _apply(
+            case,
+            core.Transfer(task.key, actor.pk, target.pk),
+            actor,
+            acting=task,
+            written=("opinion",),
+        )
         name = target.real_name or target.username
         _record(case, actor, "review_transfer", task, f"转办给 {name}：{reason}")
         return task
@@ -267,10 +292,9 @@ def transfer(actor: Any, task_id: int, to_user_id: int, reason: str) -> Workflow
 
 def withdraw(actor: Any, task_id: int) -> WorkflowTask:
     """撤回 one's own approval while the next step has not acted."""
-    with transaction.atomic():
+    with write_transaction():
         case, task = _lock_task(actor, task_id)
-        _apply(case, core.Withdraw(task.key, actor.pk), actor)
-        task.refresh_from_db()
+        _apply(case, core.Withdraw(task.key, actor.pk), actor, acting=task)
         _record(case, actor, "review_withdraw", task, "")
         return task
 
@@ -330,18 +354,14 @@ def in_review_supplement(application: Application) -> bool:
 
 # --------------------------------------------------------------------------- internals
 def _lock_task(actor: Any, task_id: int) -> tuple[_Case, WorkflowTask]:
-    application_id = (
-        WorkflowTask.objects.filter(pk=task_id).values_list("application_id", flat=True).first()
-    )
-    if application_id is None:
+    """The task with its instance and case, locked by one statement (``locking``)."""
+    task = locking.locked_task(task_id)
+    if task is None:
         raise NotFound("审批任务不存在")
-    application = transitions.lock(application_id)
-    task = WorkflowTask.objects.select_related("instance__workflow").get(pk=task_id)
-    instance = WorkflowInstance.objects.select_for_update().get(pk=task.instance_id)
     if task.assignee_id != actor.pk:
         raise PermissionDenied("您不是该任务的办理人，不能处理")
     spec = specs.parse(task.instance.workflow.spec)
-    return _Case(application, instance, spec, timezone.now()), task
+    return _Case(task.application, task.instance, spec, timezone.now()), task
 
 
 def _event(action: str, task: WorkflowTask, actor: Any, opinion: str) -> core.Event:
@@ -417,9 +437,13 @@ def _apply(
     event: core.Event,
     actor: Any,
     *,
+    acting: WorkflowTask | None = None,
+    written: Iterable[str] = (),
     supplement_items: list[dict] | None = None,
     before_case_moves: Callable[[], None] | None = None,
 ) -> core.Result:
+    """Feed ``event`` to the engine and write what it says. ``acting`` is the task the event is
+    about: its new status and its ``written`` fields go in one statement (``_write_tasks``)."""
     before = case.state
     try:
         result = core.step(case.definition, before, event)
@@ -429,7 +453,10 @@ def _apply(
         raise Conflict(exc.message) from exc
     except core.InvalidEvent as exc:
         raise ValidationFailed(exc.message, details={"action": [exc.message]}) from exc
-    opened = _write_tasks(case, before, result)
+    opened = _opened_rows(case, before, result.state)
+    rows = [row for row, _ in opened]
+    _write_tasks(case, before, result.state, rows, acting, tuple(written))
+    provisional.remember("due_at", opened)
     _write_instance(case, result.state)
     if before_case_moves is not None:
         before_case_moves()
@@ -438,43 +465,96 @@ def _apply(
             _finish(case, effect.status, actor)  # a withdrawn case is moved by the caller
         elif isinstance(effect, core.SupplementRequested):
             _pause(case, actor, effect.reason, supplement_items or [])
-    _notify_assigned(case, opened)
+    _notify_assigned(case, rows)
     return result
 
 
-def _write_tasks(case: _Case, before: core.State, result: core.Result) -> list[WorkflowTask]:
-    old = {task.id: task for task in before.tasks}
-    after = result.state
-    for task in after.tasks:
-        if task.id in old and old[task.id] != task:
-            WorkflowTask.objects.filter(instance=case.instance, key=task.id).update(
-                status=task.status, reason=task.reason[:300], decided_at=case.now
-            )
+def _opened_rows(
+    case: _Case, before: core.State, after: core.State
+) -> list[tuple[WorkflowTask, calendar.Deadline]]:
+    """Rows (not saved yet) of the tasks the step opens, with their deadlines."""
+    old = {task.id for task in before.tasks}
     new = [task for task in after.tasks if task.id not in old]
     if not new:
         return []
-    users = User.objects.in_bulk([task.assignee for task in new])
-    dues = {task.id: task_deadline(case.spec.node(task.node), case.now) for task in new}
-    rows = [
-        WorkflowTask(
+    # What the rows and their messages need of each assignee (one read, nothing decrypted).
+    users = User.objects.only("department_id", "email", "is_active").in_bulk(
+        [task.assignee for task in new]
+    )
+    rows = []
+    for task in new:
+        node = case.spec.node(task.node)
+        due = task_deadline(node, case.now)
+        row = WorkflowTask(
             instance=case.instance,
             application=case.application,
             key=task.id,
             node_key=task.node,
-            node_name=case.spec.node(task.node).name,
+            node_name=node.name,
             level=task.level,
             round=task.round,
-            mode=case.spec.node(task.node).mode,
+            mode=node.mode,
             assignee=users[task.assignee],
             department_id=users[task.assignee].department_id,
             opened_at=case.now,
-            due_at=dues[task.id].due_at,
+            due_at=due.due_at,
         )
-        for task in new
-    ]
-    created = WorkflowTask.objects.bulk_create(rows)
-    provisional.remember("due_at", [(row, dues[row.key]) for row in created])
-    return created
+        rows.append((row, due))
+    return rows
+
+
+def _write_tasks(
+    case: _Case,
+    before: core.State,
+    after: core.State,
+    opened: list[WorkflowTask],
+    acting: WorkflowTask | None,
+    written: tuple[str, ...],
+) -> None:
+    """The task rows of a step in as few statements as the ORM allows: the acting task (its new
+    status and ``written`` fields) and the opened tasks in one INSERT … ON CONFLICT (instance,
+    key) DO UPDATE; the other tasks that changed (或签 peers cancelled …) in one UPDATE per
+    (status, reason)."""
+    old = {task.id: task for task in before.tasks}
+    others: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for task in after.tasks:
+        if task.id not in old or old[task.id] == task:
+            continue
+        if acting is not None and task.id == acting.key:
+            acting.status, acting.reason, acting.decided_at = (
+                task.status,
+                task.reason[:300],
+                case.now,
+            )
+            written += ("status", "reason", "decided_at")
+        else:
+            others[(task.status, task.reason[:300])].append(task.id)
+    for (status, reason), keys in others.items():
+        WorkflowTask.objects.filter(instance=case.instance, key__in=keys).update(
+            status=status, reason=reason, decided_at=case.now
+        )
+    if acting is not None and written and not opened:
+        fields = {name: getattr(acting, name) for name in written}
+        WorkflowTask.objects.filter(pk=acting.pk).update(**fields)
+    elif acting is not None and written:
+        WorkflowTask.objects.bulk_create(
+            [_as_new_row(acting), *opened],
+            update_conflicts=True,
+            unique_fields=["instance", "key"],
+            update_fields=list(written),
+        )
+    elif opened:
+        WorkflowTask.objects.bulk_create(opened)
+
+
+def _as_new_row(task: WorkflowTask) -> WorkflowTask:
+    """The task as a row without its id, so that one INSERT holds it with rows that have none
+    (the ORM inserts rows with and without ids in separate statements); its (instance, key)
+    finds the existing row."""
+    fields = WorkflowTask._meta.concrete_fields
+    return WorkflowTask(
+        **{f.attname: getattr(task, f.attname) for f in fields if not f.primary_key}
+    )
 
 
 def task_deadline(node: specs.NodeSpec, now: dt.datetime) -> calendar.Deadline:
@@ -485,6 +565,18 @@ def task_deadline(node: specs.NodeSpec, now: dt.datetime) -> calendar.Deadline:
     return calendar.deadline(now, node.limit_value)
 
 
+# Everything a step may change; the definition, notes and start are written once, at start.
+_INSTANCE_FIELDS = [
+    "state",
+    "status",
+    "current_level",
+    "version",
+    "finished_at",
+    "paused_at",
+    "remaining_days",
+]
+
+
 def _write_instance(case: _Case, state: core.State) -> None:
     instance = case.instance
     instance.state = state_to_json(state)
@@ -493,53 +585,69 @@ def _write_instance(case: _Case, state: core.State) -> None:
     instance.version += 1
     if state.status in ("approved", "rejected", "withdrawn"):
         instance.finished_at = case.now
-    instance.save()
+    instance.save(update_fields=_INSTANCE_FIELDS)
 
 
 def _finish(case: _Case, status: str, actor: Any) -> None:
     approved = status == "approved"
     changes: dict[str, Any] = {"decided_at": case.now}
+    data = None
     if approved:
-        changes["approved_amount"] = current_amount(case.application)
-        budgets.commit(actor, case.application, changes["approved_amount"])
-    # The amounts and each lowering's reason go on the timeline line: the enterprise's message
-    # and the 审核结果告知书 state them (applications.notices, space.documents).
-    data = (
-        {
+        changes["approved_amount"], reductions = _amounts(case.application)
+        # The amounts and each lowering's reason go on the timeline line: the enterprise's
+        # message and the 审核结果告知书 state them (applications.notices, space.documents).
+        data = {
             "requested_amount": _text(case.application.requested_amount),
             "approved_amount": _text(changes["approved_amount"]),
-            "reductions": amount_reductions(case.application),
+            "reductions": reductions,
         }
-        if approved
-        else None
-    )
-    transitions.move(
-        case.application,
+    _move(
+        case,
+        actor,
         S.APPROVED if approved else S.REJECTED,
-        actor=actor,
         action="review_approved" if approved else "review_rejected",
         data=data,
         changes=changes,
     )
+    if approved:  # last: the budget row is shared by every approval of the rule and year
+        audited = case.gathered is None
+        taken = budgets.commit(actor, case.application, changes["approved_amount"], audited=audited)
+        if taken is not None and not audited:
+            case.gathered["budget"] = taken
+
+
+def _move(case: _Case, actor: Any, to_status: str, *, action: str, **move: Any) -> None:
+    """Move the case; a decision's one audit event records the move it caused."""
+    from_status = case.application.status
+    gathered = case.gathered
+    transitions.move(
+        case.application, to_status, actor=actor, action=action, audited=gathered is None, **move
+    )
+    if gathered is not None:
+        gathered["case"] = {"from": from_status, "to": to_status, "step": action}
 
 
 def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount:.2f}"
 
 
-def amount_reductions(application: Application) -> list[dict[str, str]]:
-    """Every lowering of the amount by an approver, in the order decided: node, amount, reason."""
-    rows = (
+def _amounts(application: Application) -> tuple[Decimal | None, list[dict[str, str]]]:
+    """The amount as it stands (``current_amount``) and every lowering of it by an approver in
+    the order decided (node, amount, reason), from one read."""
+    rows = list(
         WorkflowTask.objects.filter(
             application=application, status="approved", approved_amount__isnull=False
         )
-        .exclude(amount_reason="")
         .order_by("decided_at", "id")
         .values_list("node_name", "approved_amount", "amount_reason")
     )
-    return [
-        {"node": node, "amount": f"{amount:.2f}", "reason": reason} for node, amount, reason in rows
+    current = rows[-1][1] if rows else application.requested_amount
+    reductions = [
+        {"node": node, "amount": f"{amount:.2f}", "reason": reason}
+        for node, amount, reason in rows
+        if reason
     ]
+    return current, reductions
 
 
 def _pause(case: _Case, actor: Any, reason: str, items: list[dict]) -> None:
@@ -549,10 +657,10 @@ def _pause(case: _Case, actor: Any, reason: str, items: list[dict]) -> None:
     case.instance.paused_at, case.instance.remaining_days = case.now, max(left, 1)
     case.instance.save(update_fields=["paused_at", "remaining_days"])
     notice = issue_notice(application, items, reason, actor=actor, now=case.now)
-    transitions.move(
-        application,
+    _move(
+        case,
+        actor,
         S.SUPPLEMENT_REQUIRED,
-        actor=actor,
         action="review_supplement",
         note=reason,
         data=notice_data(notice),
@@ -561,18 +669,22 @@ def _pause(case: _Case, actor: Any, reason: str, items: list[dict]) -> None:
 
 def _notify_assigned(case: _Case, tasks: list[WorkflowTask]) -> None:
     application = case.application
-    for task in tasks:
-        notify(
-            [task.assignee],
-            kind="task_assigned",
-            subject=f"新的审批待办：{application.number} {task.node_name}",
-            body=f"“{application.rule_version.title}”，办理期限 {timezone.localtime(task.due_at):%Y-%m-%d %H:%M}",
-            link=reverse("workflow:case", args=[application.pk]),
-            dedupe_key=f"task:{task.pk}:assigned",
+    link = reverse("workflow:case", args=[application.pk])
+    notify_each(
+        Message(
+            task.assignee,
+            "task_assigned",
+            f"新的审批待办：{application.number} {task.node_name}",
+            f"task:{task.pk}:assigned",
+            body=f"“{application.rule_version.title}”，办理期限 "
+            f"{timezone.localtime(task.due_at):%Y-%m-%d %H:%M}",
+            link=link,
         )
+        for task in tasks
+    )
 
 
-def _record(
+def _timeline(
     case: _Case,
     actor: Any,
     action: str,
@@ -584,9 +696,31 @@ def _record(
     if amount is not None:
         data["approved_amount"] = str(amount)
     transitions.record_event(case.application, actor=actor, action=action, note=note, data=data)
+
+
+def _audit(
+    case: _Case,
+    actor: Any,
+    action: str,
+    task: WorkflowTask,
+    note: str,
+    amount: Decimal | None = None,
+) -> None:
+    after: dict[str, Any] = {"node": task.node_name, "task": task.pk, "status": task.status}
+    after["note"] = note
+    if amount is not None:
+        after["approved_amount"] = str(amount)
+    gathered = case.gathered or {}
+    moved = gathered.get("case")
     audit.record(
         f"application.{action}",
         actor=actor,
         target=case.application,
-        after={"node": task.node_name, "task": task.pk, "status": task.status, "note": note},
+        before={"status": moved["from"]} if moved else None,
+        after={**after, **gathered},
     )
+
+
+def _record(case: _Case, actor: Any, action: str, task: WorkflowTask, note: str) -> None:
+    _timeline(case, actor, action, task, note)
+    _audit(case, actor, action, task, note)

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_POST
 from policywindow.applications import selectors as cases
 from policywindow.applications.forms import MultipleFileInput
 from policywindow.applications.models import Application
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.files import DEFAULT_TYPES, accept_attribute, send_file
+from policywindow.core.forms import BootstrapFormMixin
 from policywindow.core.money import MoneyField
 from policywindow.core.paging import page_of, querystring
 from policywindow.policies.forms import rule_filter_field
-from policywindow.system.access import permission
-from policywindow.system.forms import BootstrapFormMixin
 from policywindow.system.models import User
 
 from .. import selectors

@@ -19,11 +19,11 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from policywindow.core import inputs
+from policywindow.core.access import permission
 from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.policies.models import Rule
 from policywindow.policies.selectors import rules_for, with_heads
 from policywindow.policies.views.paging import list_context
-from policywindow.system.access import permission
 
 from .. import selectors_designer as selectors
 from .. import spec as specs

@@ -3,6 +3,8 @@
 Every URL's view declares its access with one of the decorators below;
 ``AccessControlMiddleware`` enforces the declaration and denies any view that
 declares nothing. API operations declare theirs with ``api.security.require``.
+It lives in the kernel because every app, the kernel's own pages too, declares with it; a user
+only has to answer ``is_authenticated`` and ``has_permission_code`` (``system.models.User``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+
+from .errors import PermissionDenied
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -86,7 +90,5 @@ def is_allowed(user: Any, access: Access) -> bool:
 
 def require_permission(user: Any, code: str) -> None:
     """For services and views that need a second check inside one page (e.g. a button)."""
-    from policywindow.core.errors import PermissionDenied
-
     if not (getattr(user, "is_authenticated", False) and user.has_permission_code(code)):
         raise PermissionDenied(f"您没有该操作的权限（{code}）")

@@ -114,31 +114,41 @@ def _mine(request: HttpRequest, act: Callable[[], WorkflowTask]) -> TaskOut:
     return TaskOut(**_shown(task, request))
 
 
+class TaskPageQuery(Schema):
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="页码，从 1 开始")
+    page_size: int = Field(
+        DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="每页条数，最多 100"
+    )
+    cursor: str | None = Field(
+        None,
+        max_length=40,
+        description="上一页返回的 next：从上一页末尾接着读（翻到很深时更快）；"
+        "给出时忽略 page 的位置，page 仅原样返回",
+    )
+
+
+class TaskPageOut(Schema):
+    items: list[Any]
+    total: int
+    page: int
+    page_size: int
+    next: str | None = Field(description="下一页的游标（没有下一页时为 null）")
+
+
 class TaskPagination(PaginationBase):
     """Page numbers with totals, as every list (``PagePagination``), and ``next``: a cursor that
     reads the following page from where this one ended, however deep (keyset paging)."""
 
-    class Input(Schema):
-        page: int = Field(1, ge=1, le=MAX_PAGE, description="页码，从 1 开始")
-        page_size: int = Field(
-            DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="每页条数，最多 100"
-        )
-        cursor: str | None = Field(
-            None,
-            max_length=40,
-            description="上一页返回的 next：从上一页末尾接着读（翻到很深时更快）；"
-            "给出时忽略 page 的位置，page 仅原样返回",
-        )
+    Input = TaskPageQuery
 
-    class Output(Schema):
-        items: list[Any]
-        total: int
-        page: int
-        page_size: int
-        next: str | None = Field(description="下一页的游标（没有下一页时为 null）")
+    Output = TaskPageOut
 
     def paginate_queryset(
-        self, queryset: selectors.TaskList, pagination: Input, request: HttpRequest, **params: Any
+        self,
+        queryset: selectors.TaskList,
+        pagination: TaskPageQuery,
+        request: HttpRequest,
+        **params: Any,
     ) -> dict[str, Any]:
         size = pagination.page_size
         if pagination.cursor is None:
@@ -168,9 +178,12 @@ def _cursor(moment: dt.datetime, pk: int) -> str:
 
 def _position(cursor: str) -> tuple[dt.datetime, int]:
     found = CURSOR.fullmatch(cursor)
-    if found is None:
-        raise ValidationFailed(BAD_CURSOR, details={"cursor": [BAD_CURSOR]})
-    return _EPOCH + int(found[1]) * _MICROSECOND, int(found[2])
+    try:
+        if found is not None:
+            return _EPOCH + int(found[1]) * _MICROSECOND, int(found[2])
+    except OverflowError:  # past year 9999: not a position any list gave
+        pass
+    raise ValidationFailed(BAD_CURSOR, details={"cursor": [BAD_CURSOR]})
 
 
 @router.get("/tasks", response=list[TaskOut], summary="我的待办（按办理期限先后）")

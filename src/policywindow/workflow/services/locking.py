@@ -74,6 +74,9 @@ def locked_task(task_id: int) -> WorkflowTask | None:
     """The task with ``instance`` (its ``workflow`` and ``application`` set) and ``application``
     (its ``rule_version`` set), locked until the end of the caller's transaction; None when there
     is no such task."""
+    low, high = connection.ops.integer_field_range(WorkflowTask._meta.pk.get_internal_type())
+    if not low <= task_id <= high:  # no such row (the ORM answers so too; a parameter would not)
+        return None
     row = fetch_one(lock_sql(connection.vendor), [task_id])
     if row is None:
         return None

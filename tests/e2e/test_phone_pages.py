@@ -86,9 +86,8 @@ def world(make_user, department, settings, tmp_path) -> World:
         with transaction.atomic():
             application = make_case(filed.current, enterprise, agent, status=status)
             # Numbered by the service, as the grant and the submission below will be.
-            application.number = numbering.next_number(application.year)
             application.answers = {"license": [], "rd_amount": "4200000.00", "contact": "李四"}
-            application.save(update_fields=["number", "answers"])
+            numbering.save_numbered(application, ["answers"])
         return application
 
     reviewing = case()

@@ -28,7 +28,6 @@ import json
 import math
 import re
 import statistics
-import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -36,7 +35,14 @@ from typing import Any
 
 import psycopg
 
-from ._probes import IN_TRANSACTION, LOCK_LABELS, busy_percent, machine_busy, tree_cpu
+from ._probes import (
+    IN_TRANSACTION,
+    LOCK_LABELS,
+    Sampler,
+    busy_percent,
+    machine_busy,
+    tree_cpu,
+)
 from ._report import percentile, table
 from ._summary import LATENCY, RATE, Headline
 
@@ -136,7 +142,6 @@ def plan_steps(
 
 # ---------------------------------------------------------------- lock waits while a step runs
 
-SAMPLE_EVERY_S = 0.02
 SERVER_CPU_EVERY = 25  # samples: reading the server's CPU walks /proc, so every 0.5 s
 WAITS = """
     SELECT l.locktype, a.query
@@ -167,33 +172,23 @@ class Sample:
     server_cpu: float | None = None  # CPU seconds of the gunicorn master and workers so far
 
 
-class WaitSampler:
+class WaitSampler(Sampler):
     """Samples ``pg_locks`` (sessions waiting for a lock, and what for) and the sessions idle
     in transaction every 20 ms from its own connection, with the machine's and the server's
     CPU, timestamped, so that a step's window can be cut out afterwards."""
 
+    name = "wait-sampler"
+
     def __init__(self, url: str, server_pid: int) -> None:
-        self._url = url
         self._server = server_pid
-        self._stop = threading.Event()
         self.samples: list[Sample] = []
-        self._thread = threading.Thread(target=self._run, name="wait-sampler", daemon=True)
+        super().__init__(url)
 
-    def __enter__(self) -> WaitSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        with psycopg.connect(self._url, autocommit=True) as conn:
-            while not self._stop.wait(SAMPLE_EVERY_S):
-                rows = conn.execute(WAITS).fetchall()
-                waits = Counter(wait_label(locktype, query) for locktype, query in rows)
-                cpu = tree_cpu(self._server) if len(self.samples) % SERVER_CPU_EVERY == 0 else None
-                self.samples.append(Sample(time.time(), waits, machine_busy(), cpu))
+    def sample(self, conn: psycopg.Connection) -> None:
+        rows = conn.execute(WAITS).fetchall()
+        waits = Counter(wait_label(locktype, query) for locktype, query in rows)
+        cpu = tree_cpu(self._server) if len(self.samples) % SERVER_CPU_EVERY == 0 else None
+        self.samples.append(Sample(time.time(), waits, machine_busy(), cpu))
 
 
 def mean_waits(samples: list[Sample], start: float, end: float) -> dict[str, float]:

@@ -42,15 +42,18 @@ def _classify(state: str, wait_type: str | None, query: str) -> str:
     return IN_TRANSACTION
 
 
-class LockSampler:
+class Sampler:
+    """Runs ``sample(conn)`` every ``SAMPLE_EVERY_S`` from its own autocommit connection to the
+    bench database, in a thread, for as long as the ``with`` block lasts."""
+
+    name = "sampler"
+
     def __init__(self, url: str) -> None:
         self._url = url
         self._stop = threading.Event()
-        self._counts: Counter[str] = Counter()
-        self._samples = 0
-        self._thread = threading.Thread(target=self._run, name="lock-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
 
-    def __enter__(self) -> LockSampler:
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 
@@ -61,9 +64,24 @@ class LockSampler:
     def _run(self) -> None:
         with psycopg.connect(self._url, autocommit=True) as conn:
             while not self._stop.wait(SAMPLE_EVERY_S):
-                rows = conn.execute(ACTIVITY).fetchall()
-                self._samples += 1
-                self._counts.update(_classify(*row) for row in rows)
+                self.sample(conn)
+
+    def sample(self, conn: psycopg.Connection) -> None:
+        raise NotImplementedError
+
+
+class LockSampler(Sampler):
+    name = "lock-sampler"
+
+    def __init__(self, url: str) -> None:
+        self._counts: Counter[str] = Counter()
+        self._samples = 0
+        super().__init__(url)
+
+    def sample(self, conn: psycopg.Connection) -> None:
+        rows = conn.execute(ACTIVITY).fetchall()
+        self._samples += 1
+        self._counts.update(_classify(*row) for row in rows)
 
     def means(self) -> dict[str, float]:
         """Mean number of sessions in each state over the samples."""

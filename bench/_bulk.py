@@ -365,7 +365,7 @@ INSERT_APPLICATIONS = """
 INSERT_INSTANCES = """
     INSERT INTO workflow_workflowinstance (id, definition, notes, state, status, current_level,
         started_at, finished_at, paused_at, remaining_days, version, application_id,
-        workflow_id)
+        workflow_id, subject_type, subject_id)
     SELECT %(instance_base)s + a.i, %(definition)s, '{}',
         CASE WHEN a.open THEN %(running)s WHEN a.rejected THEN %(rejected_state)s
              ELSE %(approved)s END,
@@ -373,7 +373,7 @@ INSERT_INSTANCES = """
         %(last_level)s, a.submitted_at + interval '1 day',
         CASE WHEN a.open THEN NULL ELSE a.submitted_at + interval '3 days' END,
         NULL, NULL, %(version)s, a.id,
-        (%(workflow_ids)s::bigint[])[1 + a.i %% %(n_rules)s]
+        (%(workflow_ids)s::bigint[])[1 + a.i %% %(n_rules)s], 'application', a.id
     FROM bulk_app a
 """
 
@@ -383,7 +383,7 @@ INSERT_TASKS = """
     INSERT INTO workflow_workflowtask (id, key, node_key, node_name, level, round, mode, status,
         opened_at, due_at, decided_at, opinion, reason, approved_amount, amount_reason,
         reminded_at, overdue_at, escalated_at, application_id, assignee_id, department_id,
-        instance_id)
+        instance_id, subject_type, subject_id)
     SELECT %(task_base)s + t.i * %(per_app)s + t.j,
         t.node_key || '#1#' || u.id, t.node_key, t.node_name, t.level, 1, 'any',
         CASE WHEN t.open AND t.last THEN 'open' WHEN t.rejected AND t.last THEN 'rejected'
@@ -394,7 +394,8 @@ INSERT_TASKS = """
         CASE WHEN t.open AND t.last THEN '' WHEN t.rejected AND t.last THEN '申报材料不符合要求'
              ELSE '同意' END,
         '', NULL, '', NULL, NULL, NULL,
-        %(app_base)s + t.i, u.id, u.department_id, %(instance_base)s + t.i
+        %(app_base)s + t.i, u.id, u.department_id, %(instance_base)s + t.i,
+        'application', %(app_base)s + t.i
     FROM (
         SELECT a.i, a.open, a.rejected, j,
             (%(keys)s::text[])[j + 1] AS node_key,

@@ -138,6 +138,7 @@ def load_cases(count: int) -> list[int]:
     instances = WorkflowInstance.objects.bulk_create(
         WorkflowInstance(
             application=case,
+            subject_id=case.pk,
             workflow=workflow,
             definition={},
             state={},
@@ -151,6 +152,7 @@ def load_cases(count: int) -> list[int]:
         WorkflowTask(
             instance=instance,
             application=instance.application,
+            subject_id=instance.subject_id,
             key=f"{node}-1-{user.pk}",
             node_key=node,
             node_name=node,

@@ -224,17 +224,23 @@ PAGES: dict[str, Entry] = {
     "workflow:designer_preview": entry(rule, "policy_admin", kind=ACTION),
     "workflow:designer_publish": entry(rule, "policy_admin", kind=ACTION),
     "workflow:designer_copy": entry(rule, "policy_admin", kind=ACTION, probe=False),
+    # The reform reports' own workflow: reform_admin's (reform:workflow:*), no world user's.
+    "workflow:type_designer": entry(lambda w: ["reform_report"], "", kind=FORM),
+    "workflow:type_designer_preview": entry(lambda w: ["reform_report"], "", kind=ACTION),
+    "workflow:type_designer_publish": entry(lambda w: ["reform_report"], "", kind=ACTION),
     # 审批: the case's own approver (X) and those whose data scope holds X; Y's reviewer: 404.
-    "workflow:case": entry(lambda w: [w.review_a.pk], CASE_READERS, OTHER_DEPT),
-    "workflow:material": entry(
+    "applications:review_case": entry(lambda w: [w.review_a.pk], CASE_READERS, OTHER_DEPT),
+    "applications:review_material": entry(
         lambda w: [w.review_a.pk, w.review_a.materials.first().pk],
         CASE_READERS,
         OTHER_DEPT,
     ),
-    "workflow:decide": entry(task_a, "rev_x", NOT_ASSIGNEES, kind=ACTION),
-    "workflow:transfer": entry(task_a, "rev_x", NOT_ASSIGNEES, kind=ACTION),
-    "workflow:withdraw": entry(task_a, "rev_x", NOT_ASSIGNEES, kind=ACTION),
-    "workflow:attachment": entry(lambda w: [w.task_attachment.pk], CASE_READERS, OTHER_DEPT),
+    "applications:review_decide": entry(task_a, "rev_x", NOT_ASSIGNEES, kind=ACTION),
+    "applications:review_transfer": entry(task_a, "rev_x", NOT_ASSIGNEES, kind=ACTION),
+    "applications:review_withdraw": entry(task_a, "rev_x", NOT_ASSIGNEES, kind=ACTION),
+    "applications:review_attachment": entry(
+        lambda w: [w.task_attachment.pk], CASE_READERS, OTHER_DEPT
+    ),
     # 财政报送: budgets, publicity and objections (the policy office; leaders read).
     "finance:budget_update": entry(lambda w: [w.budget.pk], "policy_admin", kind=FORM),
     "finance:publicity_detail": entry(lambda w: [w.publicity.pk], "policy_admin bureau_leader"),
@@ -282,6 +288,9 @@ PAGES: dict[str, Entry] = {
     "reforms:report_accept": entry(report, "", kind=ACTION),
     "reforms:report_return": entry(report, "", kind=ACTION),
     "reforms:evidence": entry(lambda w: [w.evidence.pk], CASE_READERS, OTHER_DEPT),
+    # An approver's decision on a report task (审批): X's report not under review answers with
+    # a message; Y's staff get a 404.
+    "reforms:report_decide": entry(report, CASE_READERS, OTHER_DEPT, kind=ACTION),
     # 免申即享 and 政策匹配.
     "matching:auto_grant": entry(lambda w: [w.grant_a.pk], "ent_a", "ent_b"),
     "matching:auto_grant_decline": entry(
@@ -418,7 +427,7 @@ OPERATIONS: dict[tuple[str, str], Entry] = {
 # method) -> refused with a 404, nothing changed.
 CROSSED: tuple[tuple[str, Args, str, str], ...] = (
     # A material of B's case asked for under A's case, by A's case's own approver.
-    ("workflow:material", lambda w: [w.review_a.pk, w.material_b.pk], "rev_x", "GET"),
+    ("applications:review_material", lambda w: [w.review_a.pk, w.material_b.pk], "rev_x", "GET"),
     # An item of another rule under this rule's public code.
     (
         "policies:public_item_template",
@@ -663,6 +672,9 @@ OUT_OF_SCOPE: dict[str, int] = {
             "applications:intake_supplement",
             "applications:material_download",
             "applications:receipt",
+            "applications:review_attachment",
+            "applications:review_case",
+            "applications:review_material",
             "archives:batch_detail",
             "archives:batch_progress",
             "archives:download",
@@ -698,12 +710,9 @@ OUT_OF_SCOPE: dict[str, int] = {
             "policies:rule_history",
             "policies:version_publish",
             "policies:version_update",
-            "workflow:attachment",
-            "workflow:case",
             "workflow:designer",
             "workflow:designer_preview",
             "workflow:designer_publish",
-            "workflow:material",
         ),
         404,
     ),
@@ -787,6 +796,7 @@ def test_every_entry_of_an_x_object_is_tried_out_of_scope(narrowed):
         "policies:public_rule",
         "reforms:evidence",
         "reforms:item_detail",
+        "reforms:report_decide",
         "reforms:report_detail",
         "reforms:task_detail",
     }

@@ -1,6 +1,7 @@
 """The data board recounted from the application and budget rows in plain Python, as its
-figures are worded (dashboard/figures.py, workflow.selectors.CASE_ON_TIME): the headline figures
-(``recount``) and every table (``recount_tables``), optionally for some departments only.
+figures are worded (dashboard/figures.py, applications.selectors_review.CASE_ON_TIME): the
+headline figures (``recount``) and every table (``recount_tables``), optionally for some
+departments only.
 
 Not a test module: test_figures.py and test_rollups.py hold the board to these counts.
 """

@@ -37,7 +37,7 @@ from policywindow.system.models import User
 from policywindow.workflow import spec
 from policywindow.workflow.candidates import DECIDE_PERMISSIONS
 from policywindow.workflow.models import WorkflowDefinition, WorkflowTask
-from policywindow.workflow.services.designer import form_facts
+from policywindow.workflow.services.designer import condition_labels
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +231,8 @@ def test_every_demo_approver_can_see_and_decide_the_tasks_they_are_told_of(demo,
         assert client.get(url).status_code == 200, url
     # The demo's own workflows pass the publishing check that names who cannot decide.
     for workflow in WorkflowDefinition.objects.filter(status="published"):
-        assert spec.problems(spec.parse(workflow.spec), extra_facts=form_facts(workflow.rule)) == []
+        facts = condition_labels(workflow.rule or workflow.subject_type)
+        assert spec.problems(spec.parse(workflow.spec), facts=facts) == []
 
 
 @pytest.mark.parametrize(("username", "city"), [("sy_clerk", "2101"), ("dl_clerk", "2102")])

@@ -15,6 +15,7 @@ from policywindow.core.errors import ValidationFailed
 from policywindow.finance.models import Budget, Commitment
 from policywindow.finance.services import budgets
 from policywindow.workflow.services import runtime
+from policywindow.workflow.subjects import APPLICATION
 from tests.applications.test_intake_factories import make_enterprise
 from tests.finance.factories import approved, decide, filed, make_budget, make_rule, open_task
 
@@ -67,7 +68,7 @@ def test_the_approval_page_shows_the_budget_message_on_the_amount_field(people, 
     decide(case, people.reviewer)
     task = open_task(case, people.leader)
     page = login(people.leader).post(
-        reverse("workflow:decide", args=[task.pk]),
+        reverse("applications:review_decide", args=[task.pk]),
         {"action": "approve", "opinion": "同意", "approved_amount": "320000.00"},
     )
     assert page.status_code == 200
@@ -158,7 +159,7 @@ def test_a_case_approved_again_replaces_what_its_first_approval_took(people):
         locked = transitions.lock(case.pk)
         transitions.move(locked, S.IN_PUBLICITY, actor=people.admin, action="publicize")
         transitions.move(locked, S.OBJECTION, actor=None, action="objection")
-        runtime.reopen(people.admin, locked, "复核", action="objection_upheld")
+        runtime.reopen(people.admin, APPLICATION, locked, "复核", action="objection_upheld")
     decide(case, people.leader, approved_amount="200000", amount_reason="复核后核减")
     budget.refresh_from_db()
     assert budget.committed == Decimal("200000.00")

@@ -303,7 +303,7 @@ def test_a_bad_approved_amount_is_a_field_error_and_nothing_is_decided(decision,
     assert list(refused.json()["details"]) == ["approved_amount"]
     page = post_form(
         decision.client,
-        reverse("workflow:decide", args=[decision.task.pk]),
+        reverse("applications:review_decide", args=[decision.task.pk]),
         {"action": "approve", "opinion": "同意", "approved_amount": amount},
     )
     assert page.status_code in (200, 400)
@@ -691,7 +691,7 @@ def page_forms(login, make_user, filer, draft, decision):
         ),
         "decision": (
             decision.client,
-            reverse("workflow:decide", args=[decision.task.pk]),
+            reverse("applications:review_decide", args=[decision.task.pk]),
             # No action chosen: every field is still checked, and nothing is ever decided.
             {"action": "", "opinion": "请核实", "approved_amount": "", "amount_reason": ""},
         ),

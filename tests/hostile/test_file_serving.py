@@ -143,7 +143,9 @@ def test_a_case_material_is_previewed_only_when_it_is_a_pdf(
         sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by=people["applicant"],
     )
-    preview = login(people["b"]).get(reverse("workflow:material", args=[case.pk, material.pk]))
+    preview = login(people["b"]).get(
+        reverse("applications:review_material", args=[case.pk, material.pk])
+    )
     assert header(preview, "Content-Type") == content_type
     assert header(preview, "X-Content-Type-Options") == "nosniff"
     assert header(preview, "Content-Disposition").startswith("inline" if inline else "attachment")

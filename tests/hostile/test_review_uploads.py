@@ -48,7 +48,7 @@ def test_a_decision_attachment_is_refused_on_the_field(hostile, people, login):
     accept(people, two_level_case(people))
     task = open_task(people["a"])
     response = login(people["a"]).post(
-        reverse("workflow:decide", args=[task.pk]),
+        reverse("applications:review_decide", args=[task.pk]),
         {"action": "approve", "opinion": "同意", "attachments": [hostile.upload(ATTACHMENT_MB)]},
     )
     assert response.status_code == 200

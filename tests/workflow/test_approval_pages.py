@@ -80,7 +80,11 @@ def open_task(user) -> WorkflowTask:
 
 
 def post_decision(client, task: WorkflowTask, *, follow: bool = False, **data):
-    return client.post(reverse("workflow:decide", args=[task.pk]), data, follow=follow)
+    return client.post(reverse("applications:review_decide", args=[task.pk]), data, follow=follow)
+
+
+def case_page(client, case) -> str:
+    return client.get(reverse("applications:review_case", args=[case.pk])).content.decode()
 
 
 def field_errors(response, name: str) -> list[str]:
@@ -91,7 +95,7 @@ def field_errors(response, name: str) -> list[str]:
 # --------------------------------------------------------------------------- visibility
 def test_case_page_is_for_approvers_of_the_case_and_its_lead_department(people, login):
     case = two_level_case(people)
-    url = reverse("workflow:case", args=[case.pk])
+    url = reverse("applications:review_case", args=[case.pk])
     assert login(people["b"]).get(url).status_code == 200  # finance: has a task
     assert login(people["a2"]).get(url).status_code == 200  # tech: the lead department
     assert login(people["outsider"]).get(url).status_code == 404  # neither: no hint it exists
@@ -100,17 +104,17 @@ def test_case_page_is_for_approvers_of_the_case_and_its_lead_department(people, 
 def test_a_reviewing_departments_chief_opens_the_case_from_the_queue(people, login, make_user):
     case = two_level_case(people)
     chief = make_user("fin_chief", "section_chief", dept=people["finance"])
-    assert f'href="{reverse("workflow:case", args=[case.pk])}"' in (
+    assert f'href="{reverse("applications:review_case", args=[case.pk])}"' in (
         login(chief).get(reverse("workflow:queue")).content.decode()
     )
-    assert login(chief).get(reverse("workflow:case", args=[case.pk])).status_code == 200
+    assert login(chief).get(reverse("applications:review_case", args=[case.pk])).status_code == 200
 
 
 def test_a_past_task_keeps_the_case_visible(people, login):
     case = two_level_case(people)
     client = login(people["b"])
     post_decision(client, open_task(people["b"]), action="approve", opinion="同意")
-    assert client.get(reverse("workflow:case", args=[case.pk])).status_code == 200
+    assert client.get(reverse("applications:review_case", args=[case.pk])).status_code == 200
 
 
 def test_enterprise_users_reach_none_of_the_approval_pages(people, login):
@@ -120,7 +124,7 @@ def test_enterprise_users_reach_none_of_the_approval_pages(people, login):
     gets = [
         reverse(name)
         for name in ("workflow:todo", "workflow:done", "workflow:queue", "workflow:approvers")
-    ] + [reverse("workflow:stats"), reverse("workflow:case", args=[case.pk])]
+    ] + [reverse("applications:review_stats"), reverse("applications:review_case", args=[case.pk])]
     for url in gets:
         assert client.get(url).status_code == 403, url
     response = post_decision(client, task, action="approve", opinion="同意")
@@ -141,8 +145,8 @@ def test_materials_preview_inline_only_for_those_who_see_the_case(people, login)
         sha256=hashlib.sha256(PDF).hexdigest(),
         uploaded_by=people["applicant"],
     )
-    url = reverse("workflow:material", args=[case.pk, material.pk])
-    page = login(people["b"]).get(reverse("workflow:case", args=[case.pk])).content.decode()
+    url = reverse("applications:review_material", args=[case.pk, material.pk])
+    page = case_page(login(people["b"]), case)
     assert f'<iframe src="{url}#navpanes=0&amp;view=FitH"' in page  # object-src is 'none'
     response = login(people["b"]).get(url)
     assert response.status_code == 200
@@ -155,7 +159,7 @@ def test_materials_preview_inline_only_for_those_who_see_the_case(people, login)
 # --------------------------------------------------------------------------- the case page
 def test_case_page_shows_form_progress_timeline_and_decision_form(people, login):
     case = two_level_case(people)
-    page = login(people["a"]).get(reverse("workflow:case", args=[case.pk])).content.decode()
+    page = case_page(login(people["a"]), case)
     assert "研发项目名称" in page and "高精度数控机床主轴研发" in page  # the form, read-only
     assert 'data-action="review_start"' in page  # the timeline
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page
@@ -184,7 +188,7 @@ def test_case_page_says_a_nodes_condition_in_words(people, login, amount, note):
     case.requested_amount = Decimal(amount)
     case.save(update_fields=["requested_amount"])
     case = intake.accept(people["clerk"], case, all_complete(case), expected_revision=case.revision)
-    page = login(people["a"]).get(reverse("workflow:case", args=[case.pk])).content.decode()
+    page = case_page(login(people["a"]), case)
     shown = re.findall(r'data-testid="node-note">.*?</i>([^<]*)</div>', page)
     assert shown == [note]
     assert "requested_amount" not in page
@@ -192,7 +196,7 @@ def test_case_page_says_a_nodes_condition_in_words(people, login, amount, note):
 
 def test_reader_without_a_task_gets_no_decision_form(people, login):
     case = two_level_case(people)
-    page = login(people["a2"]).get(reverse("workflow:case", args=[case.pk])).content.decode()
+    page = case_page(login(people["a2"]), case)
     assert 'data-testid="decision-form"' not in page
     assert 'data-testid="read-only"' in page
 
@@ -205,7 +209,7 @@ def test_approving_through_the_page_moves_the_case_to_the_next_level(people, log
         )
         assert response.status_code == 302 and response.url == reverse("workflow:todo")
     leader = login(people["c"])
-    page = leader.get(reverse("workflow:case", args=[case.pk])).content.decode()
+    page = case_page(leader, case)
     assert 'data-node="tech" data-state="done"' in page
     assert 'data-node="leader" data-state="current"' in page
     assert "退回上一级" in page
@@ -245,7 +249,7 @@ def test_the_amount_can_be_lowered_with_a_reason_but_not_raised(people, login):
         approved_amount="300000",
         amount_reason="部分费用不符合归集口径",
     )
-    page = login(people["b"]).get(reverse("workflow:case", args=[case.pk])).content.decode()
+    page = case_page(login(people["b"]), case)
     assert 'data-testid="current-amount">300,000.00 元' in page
 
 
@@ -256,7 +260,7 @@ def test_a_stale_decision_shows_the_conflict_on_the_refreshed_page(people, login
     post_decision(client, task, action="approve", opinion="同意")
     response = post_decision(client, task, action="reject", opinion="不同意", follow=True)
     page = response.content.decode()
-    assert response.redirect_chain[-1][0] == reverse("workflow:case", args=[case.pk])
+    assert response.redirect_chain[-1][0] == reverse("applications:review_case", args=[case.pk])
     assert "该任务已处理，不能重复审批" in page
     task.refresh_from_db()
     assert task.status == "approved"
@@ -296,12 +300,12 @@ def test_decision_attachment_is_kept_and_served_to_readers(people, login):
     client = login(people["a"])
     upload = SimpleUploadedFile("核查意见.pdf", PDF, content_type="application/pdf")
     client.post(
-        reverse("workflow:decide", args=[open_task(people["a"]).pk]),
+        reverse("applications:review_decide", args=[open_task(people["a"]).pk]),
         {"action": "approve", "opinion": "同意", "attachments": [upload]},
     )
     attachment = WorkflowTask.objects.get(assignee=people["a"]).attachments.get()
-    url = reverse("workflow:attachment", args=[attachment.pk])
-    assert url in login(people["b"]).get(reverse("workflow:case", args=[case.pk])).content.decode()
+    url = reverse("applications:review_attachment", args=[attachment.pk])
+    assert url in case_page(login(people["b"]), case)
     assert login(people["b"]).get(url).status_code == 200
     assert login(people["outsider"]).get(url).status_code == 404
 
@@ -310,7 +314,7 @@ def test_a_fake_attachment_is_a_field_error(people, login):
     two_level_case(people)
     fake = SimpleUploadedFile("意见.pdf", b"MZ not a pdf", content_type="application/pdf")
     response = login(people["a"]).post(
-        reverse("workflow:decide", args=[open_task(people["a"]).pk]),
+        reverse("applications:review_decide", args=[open_task(people["a"]).pk]),
         {"action": "approve", "opinion": "同意", "attachments": [fake]},
     )
     assert response.status_code == 200
@@ -331,7 +335,7 @@ def test_transfer_to_a_colleague_of_the_department(people, login):
     two_level_case(people)
     client = login(people["a"])
     task = open_task(people["a"])
-    url = reverse("workflow:transfer", args=[task.pk])
+    url = reverse("applications:review_transfer", args=[task.pk])
     wrong = client.post(url, {"to_user": people["b"].pk, "reason": "出差"})
     assert wrong.status_code == 200
     assert field_errors(wrong, "to_user") == ["所选人员不可转办"]
@@ -346,16 +350,16 @@ def test_withdraw_until_the_next_level_has_acted(people, login):
     client = login(people["a"])
     post_decision(client, open_task(people["a"]), action="approve", opinion="同意")
     mine = WorkflowTask.objects.get(assignee=people["a"], status="approved")
-    page = client.get(reverse("workflow:case", args=[case.pk])).content.decode()
+    page = case_page(client, case)
     assert 'data-testid="withdraw-form"' in page
-    client.post(reverse("workflow:withdraw", args=[mine.pk]))
+    client.post(reverse("applications:review_withdraw", args=[mine.pk]))
     assert open_task(people["a"]).node_key == "tech"
 
     post_decision(client, open_task(people["a"]), action="approve", opinion="同意")
     mine = WorkflowTask.objects.get(assignee=people["a"], status="approved")
     post_decision(login(people["b"]), open_task(people["b"]), action="approve", opinion="同意")
     post_decision(login(people["c"]), open_task(people["c"]), action="approve", opinion="同意")
-    response = client.post(reverse("workflow:withdraw", args=[mine.pk]), follow=True)
+    response = client.post(reverse("applications:review_withdraw", args=[mine.pk]), follow=True)
     assert "不能撤回" in response.content.decode()
 
 

@@ -42,7 +42,7 @@ def _add_cases(crew, count: int) -> None:
         ("a", "workflow:done"),
         ("chief", "workflow:queue"),
         ("chief", "workflow:approvers"),
-        ("chief", "workflow:stats"),
+        ("chief", "applications:review_stats"),
     ],
 )
 def test_approval_lists_do_not_query_per_row(people, login, make_user, who, url_name):  # noqa: F811
@@ -53,7 +53,7 @@ def test_approval_lists_do_not_query_per_row(people, login, make_user, who, url_
     few, few_rows = _queries(client, url)
     _add_cases(people, 5)
     many, many_rows = _queries(client, url)
-    if url_name not in ("workflow:approvers", "workflow:stats"):
+    if url_name not in ("workflow:approvers", "applications:review_stats"):
         assert many_rows > few_rows, f"{url_name} should show the added rows"
     assert many == few, f"{url_name}: {few} queries with few rows, {many} with more"
 
@@ -69,7 +69,7 @@ def test_the_case_page_query_count_does_not_grow_with_its_history(people, login)
     client = login(people["a"])
     counts = []
     for case in (small, big):
-        url = reverse("workflow:case", args=[case.pk])
+        url = reverse("applications:review_case", args=[case.pk])
         client.get(url)
         with CaptureQueriesContext(connection) as captured:
             assert client.get(url).status_code == 200

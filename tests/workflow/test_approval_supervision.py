@@ -113,7 +113,7 @@ def test_timeliness_per_rule_and_per_department(people, login, make_user):  # no
 
     page = (
         login(leader)
-        .get(reverse("workflow:stats"), {"start": "2026-11-01", "end": "2026-11-30"})
+        .get(reverse("applications:review_stats"), {"start": "2026-11-01", "end": "2026-11-30"})
         .content.decode()
     )
     assert cells(page, "data-row", on_time.rule.code) == {
@@ -144,7 +144,7 @@ def test_stats_respect_the_data_scope(people, login, make_user):  # noqa: F811
     )
     page = (
         login(chief)
-        .get(reverse("workflow:stats"), {"start": "2026-11-01", "end": "2026-11-30"})
+        .get(reverse("applications:review_stats"), {"start": "2026-11-01", "end": "2026-11-30"})
         .content.decode()
     )
     assert f'data-row="{case.rule.code}"' not in page  # a 科技厅 case

@@ -6,9 +6,16 @@ import pytest
 
 from policywindow.enterprises.models import Region
 from policywindow.system.models import Post, Role, User
+from policywindow.workflow import subjects
 from policywindow.workflow.candidates import Assignee, city_code, describe, explain_empty, resolve
 from policywindow.workflow.definition import DefinitionError
+from policywindow.workflow.subjects import APPLICATION
 from tests.applications.test_intake_factories import make_case, make_enterprise, make_version
+
+
+def ctx(application):
+    """The candidates' view of an application case (``workflow.subjects``)."""
+    return subjects.get(APPLICATION).context(application)
 
 
 @pytest.fixture
@@ -123,11 +130,11 @@ def test_lead_dept_role_uses_the_rule_versions_lead_department(case, kjt, depart
     make_user("rev_other", "reviewer", dept=department)
     assignee = Assignee("lead_dept_role", role_code="reviewer")
 
-    assert resolve(assignee, application=case) == [reviewer.pk]
+    assert resolve(assignee, context=ctx(case)) == [reviewer.pk]
     assert describe(assignee) == "牵头部门 · 审核科员"
     User.objects.filter(pk=reviewer.pk).update(is_active=False)
-    assert resolve(assignee, application=case) == []
-    assert explain_empty(assignee, case) == "牵头部门 省科技厅 没有启用的“审核科员”角色用户"
+    assert resolve(assignee, context=ctx(case)) == []
+    assert explain_empty(assignee, ctx(case)) == "牵头部门 省科技厅 没有启用的“审核科员”角色用户"
 
 
 def test_region_dept_role_uses_the_department_of_the_applicants_city(
@@ -139,15 +146,15 @@ def test_region_dept_role_uses_the_department_of_the_applicants_city(
     make_user("province_clerk", "window_clerk", dept=department)
     assignee = Assignee("region_dept_role", role_code="window_clerk")
 
-    assert resolve(assignee, application=case) == [clerk.pk]
+    assert resolve(assignee, context=ctx(case)) == [clerk.pk]
     assert describe(assignee) == "申请企业所在地部门 · 窗口受理人员"
     scoped = Assignee("region_dept_role", role_code="window_clerk", department_id=department.pk)
-    assert resolve(scoped, application=case) == [clerk.pk]
+    assert resolve(scoped, context=ctx(case)) == [clerk.pk]
     assert describe(scoped) == "申请企业所在地部门（省营商局下属） · 窗口受理人员"
     assert (
         resolve(
             Assignee("region_dept_role", role_code="window_clerk", department_id=kjt.pk),
-            application=case,
+            context=ctx(case),
         )
         == []
     )
@@ -162,15 +169,15 @@ def test_region_dept_role_does_not_fall_back_to_the_province(case, department, m
     case.enterprise.save(update_fields=["region"])
     assignee = Assignee("region_dept_role", role_code="window_clerk")
 
-    assert resolve(assignee, application=case) == []
-    assert explain_empty(assignee, case) == "申请企业所在地 大连市 没有对应部门"
+    assert resolve(assignee, context=ctx(case)) == []
+    assert explain_empty(assignee, ctx(case)) == "申请企业所在地 大连市 没有对应部门"
 
 
 def test_region_department_without_the_role_names_the_department(case, department, make_department):
     make_department("沈阳市营商局", parent=department, region_code="210100")
     assignee = Assignee("region_dept_role", role_code="window_clerk")
 
-    assert explain_empty(assignee, case) == (
+    assert explain_empty(assignee, ctx(case)) == (
         "申请企业所在地 沈阳市 的沈阳市营商局 没有启用的“窗口受理人员”角色用户"
     )
 
@@ -260,7 +267,8 @@ def test_resolving_takes_at_most_two_queries_however_many_users(
     ]
 
     for assignee, application, expected in cases:
+        context = ctx(application) if application is not None else None
         with django_assert_max_num_queries(2):
-            found = resolve(assignee, application=application)
+            found = resolve(assignee, context=context)
         assert len(found) == expected
         assert found == sorted(found)

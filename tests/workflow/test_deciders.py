@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from policywindow.applications import selectors_review
 from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.core.calendar import SHANGHAI
@@ -105,7 +106,7 @@ def test_a_stuck_node_shows_on_the_queue_with_a_filter_and_on_the_case_page(offi
     assert "卡住" not in tech_row
     only = client.get(reverse("workflow:queue"), {"stuck": "1"}).content.decode()
     assert 'data-node="finance"' in only and 'data-node="tech"' not in only
-    page = client.get(reverse("workflow:case", args=[case.pk])).content.decode()
+    page = client.get(reverse("applications:review_case", args=[case.pk])).content.decode()
     stuck = page[page.index('data-testid="node-stuck"') :].split("</div>")[0]
     assert "财政审核员" in stuck and "节点卡住" in stuck
 
@@ -151,10 +152,10 @@ def test_open_cases_and_tasks_past_their_deadline_count_against_the_on_time_rate
     )
     WorkflowTask.objects.filter(application=late_open).update(due_at=_at(2026, 11, 5))
     period = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
-    _rows, cases = selectors.case_timeliness(leader, period, now=_at(2026, 11, 20, 10))
+    _rows, cases = selectors_review.case_timeliness(leader, period, now=_at(2026, 11, 20, 10))
     assert (cases.total, cases.on_time, cases.open_overdue, cases.rate) == (2, 1, 1, 50.0)
     # Before its deadline the open case is not yet due: it does not count.
-    _rows, early = selectors.case_timeliness(leader, period, now=_at(2026, 11, 9, 10))
+    _rows, early = selectors_review.case_timeliness(leader, period, now=_at(2026, 11, 9, 10))
     assert (early.total, early.rate) == (1, 100.0)
     _rows, tasks = selectors.task_timeliness(leader, period, now=_at(2026, 11, 20, 10))
     assert tasks.open_overdue == 2 and tasks.rate == 0.0  # tech and finance, both still open

@@ -20,6 +20,7 @@ from policywindow.notifications.models import Notification
 from policywindow.workflow.models import InstanceStatus, WorkflowInstance, WorkflowTask
 from policywindow.workflow.services import runtime
 from policywindow.workflow.services.runtime import Decision
+from policywindow.workflow.subjects import APPLICATION
 from tests.applications.test_intake_factories import (
     all_complete,
     make_case,
@@ -286,7 +287,9 @@ def test_an_upheld_objection_reopens_the_last_level(people):
         locked = transitions.lock(case.pk)
         transitions.move(locked, S.IN_PUBLICITY, actor=people["clerk"], action="publicize")
         transitions.move(locked, S.OBJECTION, actor=None, action="objection")
-        runtime.reopen(people["clerk"], locked, "异议成立：研发费用存在重复申报", action="reopen")
+        runtime.reopen(
+            people["clerk"], APPLICATION, locked, "异议成立：研发费用存在重复申报", action="reopen"
+        )
     case.refresh_from_db()
     assert (case.status, case.approved_amount) == (S.IN_REVIEW, None)
     again = open_task(people["c"])
@@ -300,4 +303,6 @@ def test_an_upheld_objection_reopens_the_last_level(people):
 def test_only_an_approved_case_can_be_reopened(people):
     case = accept(people, two_level_case(people))
     with transaction.atomic(), pytest.raises(Conflict, match="不能变为"):
-        runtime.reopen(people["clerk"], transitions.lock(case.pk), "x", action="reopen")
+        runtime.reopen(
+            people["clerk"], APPLICATION, transitions.lock(case.pk), "x", action="reopen"
+        )

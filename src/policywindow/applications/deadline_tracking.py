@@ -58,5 +58,5 @@ def _tell_both(case: Application, clerk, what: str, change: Moved, key: str) -> 
         key=key,
     )
     if clerk is not None:
-        link = reverse("workflow:case", args=[case.pk])
+        link = reverse("applications:review_case", args=[case.pk])
         tell_moved([clerk], what=what, moved=change, link=link, key=key)

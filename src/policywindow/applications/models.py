@@ -93,12 +93,12 @@ class Application(EncryptedModel, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["enterprise", "rule", "year"],
-                condition=models.Q(status="draft", channel="online"),
+                condition=models.Q(status=ApplicationStatus.DRAFT, channel="online"),
                 name="one_online_draft_per_rule_and_year",
             ),
             models.UniqueConstraint(
                 fields=["enterprise", "rule", "year", "applicant"],
-                condition=models.Q(status="draft", channel="window"),
+                condition=models.Q(status=ApplicationStatus.DRAFT, channel="window"),
                 name="one_counter_draft_per_clerk_rule_and_year",
             ),
         ]

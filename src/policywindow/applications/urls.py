@@ -1,5 +1,7 @@
-from .views import filing, intake, status
+from .views import filing, intake, review, status
 
 app_name = "applications"
 
-urlpatterns = [pattern for module in (filing, intake, status) for pattern in module.urlpatterns]
+urlpatterns = [
+    pattern for module in (filing, intake, review, status) for pattern in module.urlpatterns
+]

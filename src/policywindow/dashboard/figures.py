@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from policywindow.applications.selectors_review import CASE_AVERAGE, CASE_ON_TIME
 from policywindow.core.figures import Figure, registry
-from policywindow.workflow.selectors import CASE_AVERAGE, CASE_ON_TIME
 
 FILED = "期间按申报提交日期（北京时间）计；阶段和金额以统计时（打开页面时）的状态为准。"
 

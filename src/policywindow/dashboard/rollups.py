@@ -2,7 +2,7 @@
 maintained by the database itself as cases change.
 
 **Facts.** An application counts in at most three ways (``FACTS``; the words of
-``figures.py`` and ``workflow.selectors.CASE_ON_TIME``):
+``figures.py`` and ``applications.selectors_review.CASE_ON_TIME``):
 
 - *filed* — submitted (not a draft): one case on its local submission day, with its status, rule,
   lead department, the city of its enterprise's region and its approved amount;

@@ -30,7 +30,7 @@ from policywindow.enterprises.selectors import enterprise_of
 from policywindow.policies.models import Rule
 from policywindow.system.models import User
 from policywindow.workflow import spec as workflow_spec
-from policywindow.workflow.models import WorkflowInstance, WorkflowTask
+from policywindow.workflow.models import TaskStatus, WorkflowInstance, WorkflowTask
 from policywindow.workflow.services import runtime
 
 from .case_data import ACCEPT_NOTE, CASES, GRANTED, NODE_OPINIONS, RULE_ANSWERS, DemoCase
@@ -129,7 +129,7 @@ def _review(case: DemoCase, application: Application) -> None:
     """Each approver named approves their open task, as they would on the case page."""
     for username, opinion in case.review:
         task = WorkflowTask.objects.get(
-            application=application, assignee__username=username, status="open"
+            application=application, assignee__username=username, status=TaskStatus.OPEN
         )
         runtime.decide(task.assignee, task.pk, runtime.Decision("approve", opinion))
 
@@ -137,7 +137,7 @@ def _review(case: DemoCase, application: Application) -> None:
 def _approve_to_the_end(application: Application) -> None:
     """Every open task approved by its assignee, level after level, until the case is approved
     (the final approval takes the amount from the rule's budget, as on the case page)."""
-    open_tasks = WorkflowTask.objects.filter(application=application, status="open")
+    open_tasks = WorkflowTask.objects.filter(application=application, status=TaskStatus.OPEN)
     while task := open_tasks.select_related("assignee").order_by("level", "id").first():
         opinion = NODE_OPINIONS.get(task.node_key, "同意。")
         runtime.decide(task.assignee, task.pk, runtime.Decision("approve", opinion))

@@ -1,9 +1,13 @@
 """演示数据 for 改革任务督办: the reform table the product comes from, imported through the real
 service, and progress reports in every state of the review.
 
+The scripted reports are filed and reviewed in one step, as before the bureau drew a review
+workflow; then the bureau publishes a two-level 督办审核 workflow through the designer (牵头部门
+科长初审, then 省营商局督办复核) and one more report is filed under it, waiting at the first level.
+
 Run after ``system.demo.load_demo`` (it needs the demo departments and users). Idempotent: the
-import matches what is there, and the scripted reports are filed only into a programme that
-has none yet.
+import matches what is there, and the scripted reports and the workflow are added only to a
+programme that has no reports yet.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from policywindow.core.pdf_render import render_pdf
-from policywindow.reforms.models import ProgressReport, ReformTask
+from policywindow.reforms.models import SUBJECT_TYPE, ProgressReport, ReformTask
 from policywindow.reforms.services import reports
 from policywindow.reforms.services.importing import ImportOptions, import_table
 from policywindow.system.demo import DEMO_PASSWORD
 from policywindow.system.models import Department, Role, User
+from policywindow.workflow.services import designer
 
 from .case_loader import working_days_ago
 
@@ -52,6 +57,8 @@ USERS = (
     ReformUser(SUPERVISOR, "孟凡宇", "YSJ", "reform_admin", "13840000014"),
     ReformUser("sy_reform", "邵佳", "SY-YSJ", "reviewer", "13840000052"),
     ReformUser("dlhg_clerk", "秦海", "DLHG", "reviewer", "13840000091"),
+    # 初审 of 大连海关's reports in the 督办审核 workflow (牵头部门 · 科长).
+    ReformUser("dlhg_chief", "于洋", "DLHG", "section_chief", "13840000092"),
 )
 
 
@@ -68,6 +75,8 @@ class Filing:
     text: str
     figures: tuple[tuple[str, str, str], ...] = ()
     review: tuple[str, ...] = ()  # "accept" | "return" | "resubmit", in order
+    # Filed once the 督办审核 workflow is published: its approvers review it.
+    via_workflow: bool = False
 
 
 P, C = "progress", "completion"
@@ -170,6 +179,18 @@ FILINGS = (
         (("人才驿站", "7", "个"),),
         ("accept",),
     ),
+    Filing(
+        "gxt_clerk",
+        44,
+        "GXT",
+        "SY-YSJ",
+        P,
+        60,
+        "东软医疗与两家金融机构签订产融合作协议，出口信用保险覆盖 3 个国别市场，"
+        "正在梳理可复制的操作指引。",
+        (("签约金融机构", "2", "家"), ("覆盖国别市场", "3", "个")),
+        via_workflow=True,
+    ),
 )
 RETURN_COMMENT = "请补充采信检验报告的企业清单和一个办理实例，并附正式印发的工作方案。"
 
@@ -193,7 +214,43 @@ def load_reform_demo() -> None:
     if ProgressReport.objects.filter(task__item__programme_id=report.programme_id).exists():
         return
     for filing in FILINGS:
-        _file(filing, report.programme_id, supervisor)
+        if not filing.via_workflow:
+            _file(filing, report.programme_id, supervisor)
+    _publish_review_workflow(supervisor)
+    for filing in FILINGS:
+        if filing.via_workflow:
+            _file(filing, report.programme_id, supervisor)
+
+
+def review_workflow_spec() -> dict:
+    """The demo's 督办审核 workflow: the responsible department's 科长, then the bureau's
+    改革督办员 (both 或签)."""
+    bureau = Department.objects.get(code=BUREAU)
+    return {
+        "levels": [
+            _review_level(
+                "lead_review",
+                "牵头部门初审",
+                {"kind": "lead_dept_role", "role_code": "section_chief"},
+            ),
+            _review_level(
+                "bureau_review",
+                "省营商局督办复核",
+                {"kind": "dept_role", "department_id": bureau.pk, "role_code": "reform_admin"},
+            ),
+        ]
+    }
+
+
+def _review_level(key: str, name: str, assignee: dict) -> dict:
+    node = {"key": key, "name": name, "assignee": assignee, "limit": {"value": 5, "unit": "days"}}
+    return {"name": name, "parallel": True, "nodes": [node]}
+
+
+def _publish_review_workflow(supervisor: User) -> None:
+    note = "演示数据：两级督办审核（牵头部门初审、省营商局督办复核）"
+    designer.save_draft(supervisor, SUBJECT_TYPE, review_workflow_spec(), note)
+    designer.publish(supervisor, SUBJECT_TYPE)
 
 
 def issued_on(today: dt.date) -> dt.date:

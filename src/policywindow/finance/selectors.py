@@ -18,7 +18,7 @@ from policywindow.applications.models import Application
 from policywindow.applications.models import ApplicationStatus as S
 from policywindow.fundforms.models import FormBatch, FundForm
 from policywindow.fundforms.selectors import visible_batches
-from policywindow.policies.models import Rule
+from policywindow.policies.models import Policy, Rule, RuleVersion
 from policywindow.system.datascope import scope_filter
 
 from .models import (
@@ -63,7 +63,9 @@ def rules_without_budget(year: int) -> QuerySet[Rule]:
     """Rules with a published version and no budget for the year: their approvals are not
     limited by a budget until one is created."""
     return (
-        Rule.objects.filter(current__status="published", policy__status="published")
+        Rule.objects.filter(
+            current__status=RuleVersion.Status.PUBLISHED, policy__status=Policy.Status.PUBLISHED
+        )
         .exclude(budgets__year=year)
         .select_related("current")
         .order_by("code")

@@ -37,6 +37,7 @@ from policywindow.policies import engine
 from policywindow.policies.models import RuleVersion
 from policywindow.system.models import User
 from policywindow.workflow.services import runtime
+from policywindow.workflow.subjects import APPLICATION
 
 from . import selectors
 from .models import AutoGrant, MatchRun
@@ -196,7 +197,7 @@ def decline(actor: User, grant_pk: int, reason: str = "") -> AutoGrant:
             details={"status": application.status},
         )
     note = "；".join(part for part in (DECLINE_NOTE, reason.strip()[:200]) if part)
-    runtime.cancel(actor, application, DECLINE_NOTE)
+    runtime.cancel(actor, APPLICATION, application, DECLINE_NOTE)
     transitions.move(application, S.WITHDRAWN, actor=actor, action="withdraw", note=note)
     grant.declined_at = timezone.now()
     grant.save(update_fields=["declined_at"])

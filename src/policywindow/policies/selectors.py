@@ -135,7 +135,7 @@ def search_rules(
         queryset = queryset.filter(current__isnull=True)
     elif state == "draft":
         queryset = queryset.filter(
-            Exists(RuleVersion.objects.filter(rule=OuterRef("pk"), status="draft"))
+            Exists(RuleVersion.objects.filter(rule=OuterRef("pk"), status=RuleVersion.Status.DRAFT))
         )
     terms = search_terms(q)
     if terms:

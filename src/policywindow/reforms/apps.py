@@ -11,9 +11,11 @@ class ReformsConfig(AppConfig):
 
         from . import (
             deadline_tracking,
+            review,
             tasks,  # noqa: F401  registers the reminder sweep with the scheduler
         )
         from .services.reports import AUDIT_LABELS
 
         register_action_labels(AUDIT_LABELS)
         deadline_tracking.register()
+        review.register()  # progress reports are a workflow subject (督办审核)

@@ -12,6 +12,8 @@ from django.utils import timezone
 from policywindow.core.files import accept_attribute
 from policywindow.core.forms import BootstrapFormMixin
 from policywindow.system.models import Department, Status
+from policywindow.workflow.forms import DecisionFormBase
+from policywindow.workflow.services import runtime
 
 from .models import DISPLAY_STATUSES, ReportKind, ReportStatus, Scope
 from .selectors import FilterChoices, TaskFilters
@@ -259,9 +261,40 @@ class ReviewForm(BootstrapFormMixin, forms.Form):
     )
 
 
+# 驳回 as the node's drawing settles it: the report is not adopted, or goes back a level or to
+# the department for changes.
+REJECT_LABELS = {
+    "end": "驳回（不予采纳）",
+    "previous_level": "驳回（退回上一级）",
+    "supplement": "驳回（退回修改）",
+}
+
+
+class ReportDecisionForm(DecisionFormBase):
+    """An approver's decision on a report's workflow task: 通过, 退回修改 (back to the department),
+    驳回, 退回上一级 (not on the first level), with the opinion."""
+
+    task = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, task, first_level: bool, on_reject: str, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"task": task.pk})
+        choices = [
+            ("approve", "通过"),
+            ("return_supplement", "退回修改"),
+            ("reject", REJECT_LABELS[on_reject]),
+        ]
+        if not first_level:
+            choices.append(("return_previous", "退回上一级"))
+        super().__init__(*args, task=task, choices=choices, **kwargs)
+
+    def decision(self) -> runtime.Decision:
+        return runtime.Decision(self.cleaned_data["action"], self.cleaned_data["opinion"])
+
+
 REVIEW_TABS: tuple[tuple[str, str], ...] = (
     (ReportStatus.SUBMITTED, "待审核"),
     (ReportStatus.RETURNED, "已退回"),
     (ReportStatus.ACCEPTED, "已采纳"),
+    (ReportStatus.REJECTED, "未采纳"),
     ("", "全部"),
 )

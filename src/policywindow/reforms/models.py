@@ -3,7 +3,8 @@
 A programme is one imported table. Each item names its responsible departments and a scope;
 each (item, responsible department, locality) is one task with a working-day deadline, where
 the localities are the bureau's city departments (全省) or the FTZ areas (自贸试验区及协同区).
-Departments file progress reports on their tasks; the bureau accepts or returns them.
+Departments file progress reports on their tasks; the bureau accepts or returns them, in one
+step or through the 督办审核 workflow it draws (``services.reports``, ``review``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,16 @@ from django.conf import settings
 from django.db import models
 
 from policywindow.system.models import Department
+from policywindow.workflow.services.runtime import STEP_LABELS
+
+# Progress reports as a workflow subject (``review.ReportSubject``): the type its rows carry.
+SUBJECT_TYPE = "reform_report"
+# The workflow's step wording, where it speaks of an enterprise: here the department files.
+REVIEW_STEP_LABELS = {
+    **STEP_LABELS,
+    "review_return_supplement": "审批退回报送部门修改",
+    "review_supplement": "审核中退回修改",
+}
 
 
 class Scope(models.TextChoices):
@@ -147,6 +158,8 @@ class ReportStatus(models.TextChoices):
     SUBMITTED = "submitted", "待审核"
     RETURNED = "returned", "已退回"
     ACCEPTED = "accepted", "已采纳"
+    # Final: the workflow's review rejected it; the department files a new report.
+    REJECTED = "rejected", "未采纳"
 
 
 class ProgressReport(models.Model):
@@ -201,16 +214,35 @@ class Evidence(models.Model):
 
 
 class ReportEvent(models.Model):
-    """One step of a report's history (报送、退回、再次报送、采纳), shown on the report page."""
+    """One step of a report's history (报送、退回、再次报送、采纳, and each step of its
+    workflow review), shown on the report page."""
 
     class Action(models.TextChoices):
         SUBMIT = "submit", "报送"
         RESUBMIT = "resubmit", "修改后重新报送"
         RETURN = "return", "退回修改"
         ACCEPT = "accept", "审核采纳"
+        REVIEW_START = "review_start", REVIEW_STEP_LABELS["review_start"]
+        REVIEW_APPROVE = "review_approve", REVIEW_STEP_LABELS["review_approve"]
+        REVIEW_REJECT = "review_reject", REVIEW_STEP_LABELS["review_reject"]
+        REVIEW_RETURN_PREVIOUS = (
+            "review_return_previous",
+            REVIEW_STEP_LABELS["review_return_previous"],
+        )
+        REVIEW_RETURN_SUPPLEMENT = (
+            "review_return_supplement",
+            REVIEW_STEP_LABELS["review_return_supplement"],
+        )
+        REVIEW_TRANSFER = "review_transfer", REVIEW_STEP_LABELS["review_transfer"]
+        REVIEW_WITHDRAW = "review_withdraw", REVIEW_STEP_LABELS["review_withdraw"]
+        REVIEW_APPROVED = "review_approved", REVIEW_STEP_LABELS["review_approved"]
+        REVIEW_REJECTED = "review_rejected", REVIEW_STEP_LABELS["review_rejected"]
+        REVIEW_SUPPLEMENT = "review_supplement", REVIEW_STEP_LABELS["review_supplement"]
 
     report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField("环节", max_length=10, choices=Action.choices)
+    action = models.CharField("环节", max_length=32, choices=Action.choices)
+    # The workflow node a review step was taken on (empty for the department's own steps).
+    node = models.CharField("审批节点", max_length=40, blank=True)
     revision = models.PositiveSmallIntegerField("报送次数")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     comment = models.TextField("意见", blank=True)

@@ -1,5 +1,6 @@
 """Every read of 改革任务督办. Data scope is applied here: a department sees the tasks it is
-responsible for and the tasks in its locality; the bureau (data scope 全部) sees them all."""
+responsible for and the tasks in its locality; the bureau (data scope 全部) sees them all. An
+approver the 督办审核 workflow assigned a report to also sees that report (and its evidence)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -17,10 +18,15 @@ from policywindow.core.deadlines import DeadlineMark, marks
 from policywindow.core.figures import Figure, registry
 from policywindow.system.datascope import scope_q
 from policywindow.system.models import Department
+from policywindow.workflow import selectors as workflow_selectors
+from policywindow.workflow import spec as specs
+from policywindow.workflow.models import WorkflowInstance, WorkflowTask
+from policywindow.workflow.selectors import CaseProgress
 
 from .models import (
     DISPLAY_STATUSES,
     OVERDUE,
+    SUBJECT_TYPE,
     Evidence,
     Programme,
     ProgressReport,
@@ -400,9 +406,19 @@ def open_report(task: ReformTask) -> ProgressReport | None:
     return task.reports.filter(status__in=(ReportStatus.SUBMITTED, ReportStatus.RETURNED)).first()
 
 
+def visible_reports(user) -> QuerySet[ProgressReport]:
+    """Reports on the tasks of the user's data scope, and those the user has (or had) a
+    workflow task on: an approver drawn from outside the scope still reads what he decides."""
+    assigned = WorkflowTask.objects.filter(
+        subject_type=SUBJECT_TYPE, subject_id=OuterRef("pk"), assignee=user
+    )
+    return ProgressReport.objects.filter(Q(task__in=visible_tasks(user)) | Q(Exists(assigned)))
+
+
 def visible_report(user, pk: int) -> ProgressReport:
     report = (
-        ProgressReport.objects.filter(pk=pk, task__in=visible_tasks(user))
+        visible_reports(user)
+        .filter(pk=pk)
         .select_related(
             "task__item__programme",
             "task__department",
@@ -417,6 +433,46 @@ def visible_report(user, pk: int) -> ProgressReport:
     return report
 
 
+def workflow_reviewed(report_pk: int) -> bool:
+    """Whether the report is reviewed through the 督办审核 workflow (it started one when filed)."""
+    return WorkflowInstance.objects.filter(subject_type=SUBJECT_TYPE, subject_id=report_pk).exists()
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """One of the user's open tasks on a report, with what its decision form offers."""
+
+    task: WorkflowTask
+    first_level: bool  # 退回上一级 has nowhere to go
+    on_reject: str  # what 驳回 does on its node (``spec.ON_REJECT``)
+
+
+@dataclass(frozen=True)
+class ReportReview:
+    """A workflow-reviewed report's review as its page shows it."""
+
+    progress: CaseProgress
+    open_tasks: list[OpenTask]
+
+
+def report_review(user, report: ProgressReport) -> ReportReview | None:
+    """The report's workflow — diagram, levels, nodes, approvers — and the user's open tasks on
+    it; None for a report reviewed in one step."""
+    instance = workflow_selectors.instance_of(SUBJECT_TYPE, report.pk)
+    if instance is None:
+        return None
+    progress = workflow_selectors.case_progress(user, instance, report)
+    spec = specs.parse(instance.workflow.spec)
+    first = progress.first_level
+    return ReportReview(
+        progress,
+        [
+            OpenTask(task, first is None or task.level <= first, spec.node(task.node_key).on_reject)
+            for task in progress.my_open
+        ],
+    )
+
+
 def report_history(report: ProgressReport) -> list:
     return list(report.events.select_related("actor"))
 
@@ -426,15 +482,15 @@ def report_evidence(report: ProgressReport) -> list[Evidence]:
 
 
 def visible_evidence(user, pk: int) -> Evidence:
-    evidence = Evidence.objects.filter(pk=pk, report__task__in=visible_tasks(user)).first()
+    evidence = Evidence.objects.filter(pk=pk, report__in=visible_reports(user)).first()
     if evidence is None:
         raise Http404("佐证材料不存在或不在您的数据范围内")
     return evidence
 
 
 def review_queue(user, status: str) -> QuerySet[ProgressReport]:
-    """Reports of the user's scope by review status, the longest waiting first."""
-    reports = ProgressReport.objects.filter(task__in=visible_tasks(user))
+    """Reports the user sees by review status, the longest waiting first."""
+    reports = visible_reports(user)
     if status:
         reports = reports.filter(status=status)
     return reports.select_related(

@@ -364,7 +364,7 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "approval.stats",
                 _("办理时效"),
                 "menu",
-                "workflow:stats",
+                "applications:review_stats",
                 "speedometer2",
                 "approval:stats:view",
             ),
@@ -652,6 +652,21 @@ MENU_TREE: tuple[MenuSpec, ...] = (
                 "reform:report:list",
                 _buttons("reform:report", "reform.reviews", {"review": _("审核进展报告")}),
             ),
+            # The designer of the progress reports' review workflow (reforms.review); the menu's
+            # route redirects to the designer page of subject type reform_report.
+            MenuSpec(
+                "reform.workflow",
+                _("督办审核流程"),
+                "menu",
+                "reforms:review_workflow",
+                "diagram-2",
+                "reform:workflow:list",
+                _buttons(
+                    "reform:workflow",
+                    "reform.workflow",
+                    {"update": _("绘制工作流"), "publish": _("发布工作流")},
+                ),
+            ),
         ),
     ),
 )
@@ -810,6 +825,15 @@ REFORM_ADMIN_MENUS = (
     *REFORM_VIEWER_MENUS,
     "reform.programme.import",
     "reform.reviews.review",
+    # The bureau draws the 督办审核 workflow of progress reports and decides its own level of
+    # it: 我的待办 and 审批, as every workflow approver needs (workflow.candidates).
+    "reform.workflow",
+    "reform.workflow.update",
+    "reform.workflow.publish",
+    "approval",
+    "approval.todo",
+    "approval.todo.decide",
+    "approval.done",
 )
 # 经费审批表: the policy office issues them; finance and the bureau's leaders read them.
 FUNDFORM_VIEWER_MENUS = ("finance", "finance.forms")
@@ -959,7 +983,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         # The bureau supervises every department's reform tasks across the province.
         "all",
         REFORM_ADMIN_MENUS,
-        remark="导入改革任务分工表，审核各部门报送的改革进展",
+        remark="导入改革任务分工表，配置督办审核流程，审核各部门报送的改革进展",
     ),
     RoleSpec(
         "enterprise",
@@ -999,7 +1023,8 @@ def walk(specs: tuple[MenuSpec, ...], parent_key: str | None = None):
 
 
 def sync_builtin_data(using: str = DEFAULT_DB_ALIAS, **_kwargs) -> None:
-    """post_migrate hook: create what is missing, never overwrite administrators' edits."""
+    """post_migrate hook: create what is missing, never overwrite administrators' edits (a
+    built-in menu's route is not theirs to edit: it follows the code, ``sync_menus``)."""
     if not schema_is_current(using):
         return
     with transaction.atomic():
@@ -1010,13 +1035,21 @@ def sync_builtin_data(using: str = DEFAULT_DB_ALIAS, **_kwargs) -> None:
 
 
 def sync_menus() -> tuple[dict, set[str]]:
-    """Create missing built-in menus; returns all menus by key and the keys just added."""
+    """Create missing built-in menus and point existing ones at their route as the code names
+    it (a page that moved to another app keeps its menu); returns all menus by key and the keys
+    just added."""
     from .models import Menu
 
     existing = {m.key: m for m in Menu.objects.all()}
     added: set[str] = set()
     for spec, parent_key, order in walk(MENU_TREE):
         if spec.key in existing:
+            menu = existing[spec.key]
+            # Administrators cannot edit a built-in route (``MENU_LOCKED_WHEN_BUILTIN``); saving
+            # (not ``update``) tells the identity cache, so holders' sidebars are redrawn.
+            if menu.builtin and menu.url_name != spec.url_name:
+                menu.url_name = spec.url_name
+                menu.save(update_fields=["url_name"])
             continue
         added.add(spec.key)
         existing[spec.key] = Menu.objects.create(

@@ -14,6 +14,7 @@ from .models import (
     Department,
     Post,
     Role,
+    Status,
     User,
     mobile_validator,
     username_validator,
@@ -140,7 +141,7 @@ class UserForm(BootstrapFormMixin, forms.Form):
         from .selectors import enabled_departments
 
         self.fields["department"].queryset = enabled_departments()
-        self.fields["posts"].queryset = Post.objects.filter(status="enabled")
+        self.fields["posts"].queryset = Post.objects.filter(status=Status.ENABLED)
         if editing:
             for name in ("username", "kind", "password"):
                 del self.fields[name]

@@ -35,10 +35,14 @@ ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 class TaskOut(Schema):
     id: int
-    application_id: int
-    number: str = Field(description="申报编号")
-    enterprise_name: str
-    rule_title: str
+    subject_type: str = Field(
+        description="审批对象类型：application 政策兑现申请 / reform_report 改革任务进展报告"
+    )
+    subject_id: int = Field(description="审批对象编号")
+    application_id: int | None = Field(description="申报编号（内部编号；审批对象不是申报时为空）")
+    number: str = Field(description="审批对象编号（申报编号等）")
+    enterprise_name: str = Field(description="所涉企业或报送单位")
+    rule_title: str = Field(description="政策细则或事项名称")
     node: str = Field(description="审批节点")
     mode: str = Field(description="any 或签 / all 会签 / sequential 依次")
     status: str
@@ -59,6 +63,8 @@ def _shown(task: WorkflowTask, request: HttpRequest) -> dict[str, Any]:
     columns of the task's own query (``selectors.CASE_COLUMNS``, ``services.locking``)."""
     return {
         "id": task.pk,
+        "subject_type": task.subject_type,
+        "subject_id": task.subject_id,
         "application_id": task.application_id,
         "number": task.number,
         "enterprise_name": task.enterprise_name,

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from policywindow.enterprises.models import Region
-from policywindow.policies.models import RuleVersion
 from policywindow.system.models import Department, Menu, Post, Role, Status, User
 from policywindow.workflow.definition import DefinitionError
 
 if TYPE_CHECKING:
-    from policywindow.applications.models import Application
+    from policywindow.workflow.subjects import CaseContext
 
 Kind = Literal["dept_role", "dept_leader", "post", "users", "lead_dept_role", "region_dept_role"]
 
@@ -128,9 +127,10 @@ def _field_labels(names: set[str] | frozenset[str]) -> str:
 # --- resolving -----------------------------------------------------------------------------
 
 
-def resolve(assignee: Assignee, *, application: Application | None = None) -> list[int]:
-    """Ids of the active government staff who may act, ascending; at most two queries."""
-    return list(_candidates(assignee, application).values_list("id", flat=True))
+def resolve(assignee: Assignee, *, context: CaseContext | None = None) -> list[int]:
+    """Ids of the active government staff who may act, ascending; at most two queries.
+    ``context`` is the case's (``subjects.CaseContext``), needed by per-case kinds."""
+    return list(_candidates(assignee, context).values_list("id", flat=True))
 
 
 def _staff() -> QuerySet[User]:
@@ -141,7 +141,7 @@ def _with_role(users: QuerySet[User], code: str) -> QuerySet[User]:
     return users.filter(roles__code=code, roles__status=Status.ENABLED)
 
 
-def _candidates(assignee: Assignee, application: Application | None) -> QuerySet[User]:
+def _candidates(assignee: Assignee, context: CaseContext | None) -> QuerySet[User]:
     staff = _staff()
     kind = assignee.kind
     if kind == "dept_role":
@@ -156,12 +156,11 @@ def _candidates(assignee: Assignee, application: Application | None) -> QuerySet
         return users
     if kind == "users":
         return staff.filter(pk__in=assignee.user_ids)
-    application = _required(assignee, application)
+    context = _required(assignee, context)
     if kind == "lead_dept_role":
-        lead = RuleVersion.objects.filter(pk=application.rule_version_id)
-        users = staff.filter(department_id__in=lead.values("lead_department_id"))
+        users = staff.filter(department_id=context.lead_department_id)
         return _with_role(users, assignee.role_code)
-    city = city_code(application.enterprise.region_id)
+    city = city_code(context.region_code or "")
     if city is None:
         return staff.none()
     return _with_role(
@@ -169,10 +168,10 @@ def _candidates(assignee: Assignee, application: Application | None) -> QuerySet
     )
 
 
-def _required(assignee: Assignee, application: Application | None) -> Application:
-    if application is None:
-        raise ValueError(f"办理人（{KIND_LABELS[assignee.kind]}）须结合申报确定")
-    return application
+def _required(assignee: Assignee, context: CaseContext | None) -> CaseContext:
+    if context is None:
+        raise ValueError(f"办理人（{KIND_LABELS[assignee.kind]}）须结合具体案件确定")
+    return context
 
 
 def city_code(region_code: str) -> str | None:
@@ -243,7 +242,7 @@ def _user_names(ids: tuple[int, ...]) -> str:
 # --- explaining an empty result ------------------------------------------------------------
 
 
-def explain_empty(assignee: Assignee, application: Application | None = None) -> str:
+def explain_empty(assignee: Assignee, context: CaseContext | None = None) -> str:
     """Why ``resolve`` finds nobody, in Chinese; shown when refusing to publish or to start."""
     kind = assignee.kind
     if kind == "dept_role":
@@ -254,13 +253,11 @@ def explain_empty(assignee: Assignee, application: Application | None = None) ->
         return _explain_post(assignee)
     if kind == "users":
         return "指定人员均不存在、已停用或不是政府工作人员"
-    application = _required(assignee, application)
+    context = _required(assignee, context)
     if kind == "lead_dept_role":
-        lead = RuleVersion.objects.select_related("lead_department").get(
-            pk=application.rule_version_id
-        )
-        return _explain_role(f"牵头部门 {lead.lead_department.name}", assignee.role_code)
-    return _explain_region(assignee, application)
+        lead = _department_name(context.lead_department_id)
+        return _explain_role(f"牵头部门 {lead}", assignee.role_code)
+    return _explain_region(assignee, context)
 
 
 def _explain_role(where: str, code: str) -> str:
@@ -292,11 +289,12 @@ def _explain_post(assignee: Assignee) -> str:
     return f"{_department_name(assignee.department_id)} 没有启用的“{post.name}”岗位用户"
 
 
-def _explain_region(assignee: Assignee, application: Application) -> str:
-    region = application.enterprise.region
-    city = city_code(region.code)
+def _explain_region(assignee: Assignee, context: CaseContext) -> str:
+    code = context.region_code or ""
+    city = city_code(code)
     if city is None:
-        return f"申请企业所在地 {region.name} 不属于任何地市"
+        region = Region.objects.filter(code=code).values_list("name", flat=True).first()
+        return f"申请企业所在地 {region or code or '（未填写）'} 不属于任何地市"
     city_name = Region.objects.filter(code=city).values_list("name", flat=True).first() or city
     names = list(_region_departments(assignee, city).values_list("name", flat=True))
     if not names:

@@ -22,6 +22,7 @@ something impossible).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -121,6 +122,16 @@ class State:
 
     def node_round(self, key: str) -> int:
         return dict(self.node_rounds)[key]
+
+
+def node_done(node: Node, tasks: Iterable[Task]) -> bool:
+    """Whether ``tasks`` (the node's tasks of one round) complete the node: one approval for
+    或签, an approval for every candidate otherwise. The one statement of the rule: the engine
+    moves on by it and the case page colours nodes by it."""
+    approved = {task.slot for task in tasks if task.status == "approved"}
+    if node.mode == "any":
+        return bool(approved)
+    return approved == set(range(len(node.candidates)))
 
 
 def initial_state(definition: Definition) -> State:
@@ -343,10 +354,7 @@ class _Run:
         return [t for t in self.tasks.values() if t.node == key and t.round == current]
 
     def node_done(self, node: Node) -> bool:
-        approved = {t.slot for t in self.node_tasks(node.key) if t.status == "approved"}
-        if node.mode == "any":
-            return bool(approved)
-        return approved == set(range(len(node.candidates)))
+        return node_done(node, self.node_tasks(node.key))
 
     def level_of(self, index: int) -> Level:
         return self.definition.levels[index]

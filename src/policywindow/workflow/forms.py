@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -10,6 +11,34 @@ from django.utils import timezone
 from policywindow.core.forms import BootstrapFormMixin
 
 from .selectors import Period
+from .services.runtime import MAX_OPINION
+
+
+class DecisionFormBase(BootstrapFormMixin, forms.Form):
+    """What every decision form on a workflow task asks: the conclusion (choices set by the
+    subject's page) and the opinion (required by the runtime, with its own message). Fields
+    are named per task (``auto_id``) so several tasks' forms fit on one page."""
+
+    action = forms.ChoiceField(
+        label="审批结论",
+        widget=forms.RadioSelect,
+        error_messages={"required": "请选择审批结论", "invalid_choice": "请选择审批结论"},
+    )
+    opinion = forms.CharField(
+        label="审批意见",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": MAX_OPINION}),
+        help_text=f"必填，不超过 {MAX_OPINION} 个字；驳回、退回时请写明理由。",
+    )
+
+    def __init__(self, *args: Any, task: Any, choices: list[tuple[str, str]], **kwargs: Any):
+        kwargs.setdefault("auto_id", f"t{task.pk}_%s")
+        super().__init__(*args, **kwargs)
+        self.task = task
+        self.fields["action"].choices = choices
+
+    def action_label(self) -> str:
+        return dict(self.fields["action"].choices)[self.cleaned_data["action"]]
 
 
 def _date_field(label: str) -> forms.DateField:

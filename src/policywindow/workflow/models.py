@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+
+from .subjects import APPLICATION
 
 
 class WorkflowDefinition(models.Model):
-    """One version of a rule's workflow. Published versions are frozen; cases keep theirs."""
+    """One version of a workflow. Published versions are frozen; cases keep theirs.
+
+    A workflow belongs to a rule (the applications of that rule run it) or, for subjects that
+    have no rule (``subjects``), to its subject type alone: one workflow per type.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
         PUBLISHED = "published", "已发布"
         RETIRED = "retired", "已停用"
 
-    rule = models.ForeignKey("policies.Rule", on_delete=models.PROTECT, related_name="workflows")
+    subject_type = models.CharField("审批对象类型", max_length=20, default=APPLICATION)
+    rule = models.ForeignKey(
+        "policies.Rule", null=True, blank=True, on_delete=models.PROTECT, related_name="workflows"
+    )
     version = models.PositiveIntegerField("版本号")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
     spec = models.JSONField("流程定义", default=dict)
@@ -41,10 +50,31 @@ class WorkflowDefinition(models.Model):
             models.UniqueConstraint(
                 fields=["rule"], condition=Q(status="published"), name="workflow_one_published"
             ),
+            # A subject type's own workflow (no rule): the same three rules per type.
+            models.UniqueConstraint(
+                fields=["subject_type", "version"],
+                condition=Q(rule__isnull=True),
+                name="workflow_type_version",
+            ),
+            models.UniqueConstraint(
+                fields=["subject_type"],
+                condition=Q(rule__isnull=True, status="draft"),
+                name="workflow_type_one_draft",
+            ),
+            models.UniqueConstraint(
+                fields=["subject_type"],
+                condition=Q(rule__isnull=True, status="published"),
+                name="workflow_type_one_published",
+            ),
+            models.CheckConstraint(
+                condition=Q(rule__isnull=False) | ~Q(subject_type=APPLICATION),
+                name="workflow_application_has_rule",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule.code} 工作流 v{self.version}"
+        owner = self.rule.code if self.rule_id else self.subject_type
+        return f"{owner} 工作流 v{self.version}"
 
 
 class InstanceStatus(models.TextChoices):
@@ -55,15 +85,32 @@ class InstanceStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "已撤销"
 
 
+# An application's case links its application (the subject id), any other subject's none.
+APPLICATION_LINK = Q(subject_type=APPLICATION, subject_id=F("application")) | (
+    ~Q(subject_type=APPLICATION) & Q(application__isnull=True)
+)
+
+
 class WorkflowInstance(models.Model):
-    """One running workflow per application; ``state`` is the engine's state, the source of truth.
+    """One running workflow per case (a subject: ``subject_type`` and ``subject_id``, see
+    ``subjects``); ``state`` is the engine's state, the source of truth.
+
+    ``application`` repeats ``subject_id`` for cases that are applications: the to-do lists,
+    the case page and the board join through it (a foreign key keeps their plans); other
+    subjects leave it empty.
 
     ``definition`` holds the engine definition as prepared when the case started (candidates
     resolved, conditions evaluated). Every decision locks this row and bumps ``version``.
     """
 
+    subject_type = models.CharField("审批对象类型", max_length=20, default=APPLICATION)
+    subject_id = models.PositiveBigIntegerField("审批对象编号")
     application = models.OneToOneField(
-        "applications.Application", on_delete=models.PROTECT, related_name="workflow"
+        "applications.Application",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="workflow",
     )
     workflow = models.ForeignKey(
         WorkflowDefinition, on_delete=models.PROTECT, related_name="instances"
@@ -84,9 +131,13 @@ class WorkflowInstance(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "流程实例"
+        constraints = [
+            models.UniqueConstraint(fields=["subject_type", "subject_id"], name="workflow_subject"),
+            models.CheckConstraint(condition=APPLICATION_LINK, name="workflow_instance_link"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.application} 流程"
+        return f"{self.subject_type} #{self.subject_id} 流程"
 
 
 class TaskStatus(models.TextChoices):
@@ -113,8 +164,15 @@ class WorkflowTask(models.Model):
     """A person's task on one node of one case: the to-do lists are queries over these rows."""
 
     instance = models.ForeignKey(WorkflowInstance, on_delete=models.CASCADE, related_name="tasks")
+    # The instance's subject, repeated so that lists label a task without joining its instance.
+    subject_type = models.CharField("审批对象类型", max_length=20, default=APPLICATION)
+    subject_id = models.PositiveBigIntegerField("审批对象编号")
     application = models.ForeignKey(
-        "applications.Application", on_delete=models.CASCADE, related_name="tasks"
+        "applications.Application",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tasks",
     )
     key = models.CharField("任务标识", max_length=120)
     node_key = models.CharField("节点标识", max_length=32)
@@ -154,6 +212,7 @@ class WorkflowTask(models.Model):
         verbose_name = verbose_name_plural = "审批任务"
         constraints = [
             models.UniqueConstraint(fields=["instance", "key"], name="workflow_task_key"),
+            models.CheckConstraint(condition=APPLICATION_LINK, name="workflow_task_link"),
         ]
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="task_todo"),
@@ -168,7 +227,7 @@ class WorkflowTask(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application} {self.node_name} {self.assignee}"
+        return f"{self.subject_type} #{self.subject_id} {self.node_name} {self.assignee}"
 
 
 class TaskAttachment(models.Model):

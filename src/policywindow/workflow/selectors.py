@@ -1,9 +1,10 @@
-"""Reads of 审批管理: to-do, done and department lists, the case page, approvers, time-limit stats.
+"""Reads of 审批管理: to-do, done and department lists, a case's workflow progress, approvers,
+time-limit stats.
 
 Who sees what is decided here, never in views. A task list shows the user's own tasks (to-do,
-done) or the open tasks of the departments the user's data scope reaches (queue). A case is
-readable by whoever has or had a task on it, or whose data scope covers the application's lead
-department; anyone else gets a 404, never a hint that the case exists.
+done) or the open tasks of the departments the user's data scope reaches (queue). Which case a
+user may read, and the per-case time-limit figures, are the subject's own (for applications
+``applications.selectors_review``); the period and rows of those figures are shared from here.
 
 Lists page over the indexed task columns — (assignee, status, due_at), (assignee, status,
 decided_at), (department, status, due_at) — with the case, enterprise and rule joined in the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,27 +31,24 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from policywindow.applications.models import Application, ApplicationStatus, Material
 from policywindow.core import deadlines
 from policywindow.core.deadlines import DeadlineMark
 from policywindow.core.figures import Figure
 from policywindow.system.datascope import scope_q
 from policywindow.system.models import Department, Menu, Status, User
 
-from . import candidates
+from . import candidates, subjects
 from . import spec as specs
 from .definition import Definition, Node
 from .diagram import render_svg
-from .engine import State
+from .engine import State, node_done
 from .models import (
     DONE_STATUSES,
     InstanceStatus,
-    TaskAttachment,
     TaskStatus,
     WorkflowInstance,
     WorkflowTask,
@@ -136,6 +134,8 @@ CASE_COLUMNS = {
     "rule_title": F("application__rule_version__title"),
 }
 SHOWN_COLUMNS = (
+    "subject_type",
+    "subject_id",
     "application_id",
     "node_name",
     "mode",
@@ -179,7 +179,44 @@ class TaskList:
 
     def _shown(self, ids: QuerySet) -> list[WorkflowTask]:
         rows = self._ordered().filter(pk__in=ids).only(*SHOWN_COLUMNS)
-        return list(rows.annotate(**CASE_COLUMNS))
+        tasks = list(rows.annotate(**CASE_COLUMNS))
+        # Cases of other subjects have no application row to join: their subjects name them.
+        others = [task for task in tasks if task.application_id is None]
+        for task, label in zip(others, _labels_of(others), strict=True):
+            task.number, task.rule_title, task.enterprise_name = (
+                label.number,
+                label.title,
+                label.party,
+            )
+        return tasks
+
+
+def labelled(tasks: Iterable[WorkflowTask]) -> list[WorkflowTask]:
+    """The tasks of a list page, each with ``label`` (``subjects.Label``: number, title, party,
+    link): an application's from the application the list joined, other subjects' from one
+    query per subject type on the page."""
+    tasks = list(tasks)
+    others = [task for task in tasks if task.application_id is None]
+    for task, label in zip(others, _labels_of(others), strict=True):
+        task.label = label
+    application = subjects.get(subjects.APPLICATION)
+    for task in tasks:
+        if task.application_id is not None:
+            task.label = application.label_of(task.application)
+    return tasks
+
+
+def _labels_of(tasks: list[WorkflowTask]) -> list[subjects.Label]:
+    by_type: dict[str, set[int]] = defaultdict(set)
+    for task in tasks:
+        by_type[task.subject_type].add(task.subject_id)
+    found = {
+        (subject_type, pk): label
+        for subject_type, ids in by_type.items()
+        for pk, label in subjects.get(subject_type).labels(ids).items()
+    }
+    missing = subjects.Label("", "（已删除）", "", "")
+    return [found.get((task.subject_type, task.subject_id), missing) for task in tasks]
 
 
 def todo_list(user: Any) -> TaskList:
@@ -242,7 +279,7 @@ class QueueRow:
 
 def queue_rows(page: Iterable[WorkflowTask]) -> list[QueueRow]:
     """The page's nodes with everyone they wait for, from one query for the whole page."""
-    heads = list(page)
+    heads = labelled(page)
     waiting: dict[tuple[int, str, int], list[WorkflowTask]] = defaultdict(list)
     rows = (
         WorkflowTask.objects.filter(
@@ -294,32 +331,6 @@ def batchable(task: WorkflowTask) -> bool:
 
 
 # --------------------------------------------------------------------------- the case page
-def _union(*grants: Q) -> Q:
-    """Either grant; an empty ``Q()`` (data scope 全部) grants everything, so it must win
-    (``Q(a) | Q()`` would quietly drop it)."""
-    if any(not grant for grant in grants):
-        return Q()
-    union = Q(pk__in=[])
-    for grant in grants:
-        union |= grant
-    return union
-
-
-def visible_case(user: Any, pk: int) -> Application:
-    """A case with a workflow that the user has (or had) a task on, or whose lead department or
-    one of whose reviewing departments the user's data scope covers (a chief opening a case
-    from the department queue); 404 otherwise, also for enterprise users."""
-    if getattr(user, "is_enterprise", True):
-        raise Http404("案件不存在")
-    scope = scope_q(user, dept_field="department", owner_field=None)
-    tasks = WorkflowTask.objects.filter(application=OuterRef("pk"))
-    readable = _union(Q(Exists(tasks.filter(assignee=user))), Q(Exists(tasks.filter(scope))), scope)
-    cases = Application.objects.filter(workflow__isnull=False).select_related(
-        "enterprise", "rule", "rule_version", "department", "workflow__workflow"
-    )
-    return get_object_or_404(cases.filter(readable), pk=pk)
-
-
 def my_task(user: Any, pk: int) -> WorkflowTask:
     """A task of the user's own (any status); another user's task is a 404."""
     tasks = WorkflowTask.objects.select_related("application", "instance")
@@ -334,33 +345,12 @@ def my_tasks(user: Any, ids: Iterable[int]) -> dict[int, WorkflowTask]:
     return {task.pk: task for task in tasks}
 
 
-def case_material(user: Any, case_pk: int, material_pk: int) -> Material:
-    """A file the case's form shows (attached to it or reused from an earlier filing)."""
-    application = visible_case(user, case_pk)
-    named = [
-        int(value)
-        for values in (application.answers or {}).values()
-        if isinstance(values, list)
-        for value in values
-        if str(value).isdigit()
-    ]
-    shown = Q(application=application) | Q(pk__in=named, enterprise_id=application.enterprise_id)
-    return get_object_or_404(Material.objects.filter(shown), pk=material_pk)
-
-
-def task_attachment(user: Any, pk: int) -> TaskAttachment:
-    """A decision attachment of a case the user may read."""
-    attachment = get_object_or_404(TaskAttachment.objects.select_related("task"), pk=pk)
-    visible_case(user, attachment.task.application_id)
-    return attachment
-
-
 def node_states(
     definition: Definition, state: State, overdue_nodes: Iterable[str] = ()
 ) -> dict[str, str]:
     """Each applicable node's progress in its current round, as the diagram colours it.
 
-    done: approved (any one for 或签, every candidate otherwise); current: open tasks (overdue
+    done: approved as the engine's ``node_done`` counts it; current: open tasks (overdue
     when one is past due); rejected: rejected or returned in this round; pending otherwise.
     Nodes that do not apply are left out (the diagram draws them dashed).
     """
@@ -377,18 +367,11 @@ def node_states(
                 found[node.key] = "rejected"
             elif "open" in statuses:
                 found[node.key] = "overdue" if node.key in overdue else "current"
-            elif _node_done(node, tasks):
+            elif node_done(node, tasks):
                 found[node.key] = "done"
             else:
                 found[node.key] = "pending"
     return found
-
-
-def _node_done(node: Node, tasks: Sequence[Any]) -> bool:
-    approved = {task.slot for task in tasks if task.status == "approved"}
-    if node.mode == "any":
-        return bool(approved)
-    return approved == set(range(len(node.candidates)))
 
 
 @dataclass
@@ -426,12 +409,25 @@ class CaseProgress:
     reject_to_supplement: set[str]  # nodes whose rejection sends the case back for 补正
 
 
+def instance_of(subject_type: str, subject_id: int) -> WorkflowInstance | None:
+    """The workflow instance of a case, with its workflow version; None before review."""
+    return (
+        WorkflowInstance.objects.select_related("workflow")
+        .filter(subject_type=subject_type, subject_id=subject_id)
+        .first()
+    )
+
+
 def case_progress(
-    user: Any, application: Application, amount: Decimal | None, now: dt.datetime | None = None
+    user: Any,
+    instance: WorkflowInstance,
+    row: Any,
+    amount: Decimal | None = None,
+    now: dt.datetime | None = None,
 ) -> CaseProgress:
-    """The workflow of a case as the case page shows it: diagram, nodes and their approvers."""
+    """The workflow of a case (``instance``, its subject's ``row``) as a case page shows it:
+    diagram, nodes and their approvers, the user's open and withdrawable tasks."""
     now = now or timezone.now()
-    instance = application.workflow
     definition = definition_from_json(instance.definition)
     state = state_from_json(instance.state)
     spec = specs.parse(instance.workflow.spec)
@@ -443,7 +439,7 @@ def case_progress(
     overdue = {t.node_key for t in tasks if t.status == TaskStatus.OPEN and t.due_at < now}
     states = node_states(definition, state, overdue)
     names = specs.drawing_labels(spec)
-    labels = specs.case_condition_labels(application)
+    labels = subjects.get(instance.subject_type).fact_labels(row)
     by_node: dict[str, list[WorkflowTask]] = defaultdict(list)
     for task in tasks:
         by_node[task.node_key].append(task)
@@ -567,7 +563,7 @@ def _hours(value: dt.timedelta | None) -> float | None:
     return round(value.total_seconds() / 3600, 1) if value is not None else None
 
 
-def _duration(end: str, start: str) -> ExpressionWrapper:
+def duration(end: str, start: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
 
 
@@ -586,7 +582,7 @@ def approver_loads(
             open=Count("id", filter=Q(status=TaskStatus.OPEN)),
             overdue=Count("id", filter=Q(status=TaskStatus.OPEN, due_at__lt=now)),
             recent_done=Count("id", filter=recent),
-            avg=Avg(_duration("decided_at", "opened_at"), filter=recent),
+            avg=Avg(duration("decided_at", "opened_at"), filter=recent),
         )
         .order_by()
     )
@@ -599,22 +595,6 @@ def approver_loads(
 
 
 # --------------------------------------------------------------------------- time-limit stats
-# The two on-time figures, defined here once; 办理时效 and the data board show these words.
-CASE_ON_TIME = Figure(
-    "case_on_time_rate",
-    "案件按期办结率",
-    "按期办结的案件 ÷ 应办结的案件。应办结：期间内作出审核决定（通过或不通过）的案件，"
-    "加上办结期限已在期间内届满、至统计时仍在审核的案件（超期未办结，计为未按期）；"
-    "按期：审核决定不晚于办结期限（待企业补正的时间不计入期限）。",
-    "期间按北京时间的日期计；仍在审核的案件以统计时（打开页面时）的状态为准。",
-)
-CASE_AVERAGE = Figure(
-    "case_avg_days",
-    "平均办理时长",
-    "期间内作出审核决定的案件，自受理至审核决定的平均时长（自然日，含补正时间）；"
-    "尚未决定的案件不计入。",
-    "期间按审核决定日期（北京时间）计。",
-)
 TASK_ON_TIME = Figure(
     "task_on_time_rate",
     "任务按期办结率",
@@ -641,8 +621,9 @@ class Period:
 
 @dataclass(frozen=True)
 class TimelinessRow:
-    """``total`` is what was due (``CASE_ON_TIME`` / ``TASK_ON_TIME``), ``open_overdue`` the part
-    of it still undecided past its deadline."""
+    """``total`` is what was due (``TASK_ON_TIME``, or a subject's case figure such as
+    ``applications.selectors_review.CASE_ON_TIME``), ``open_overdue`` the part of it still
+    undecided past its deadline."""
 
     label: str
     code: str
@@ -664,7 +645,7 @@ class TimelinessRow:
         return self.total - self.open_overdue
 
 
-def _total(rows: list[TimelinessRow], label: str) -> TimelinessRow:
+def timeliness_total(rows: list[TimelinessRow], label: str) -> TimelinessRow:
     """The sum of ``rows``; the average weighted by the decided rows it stands on."""
     weighted = [(row.avg_hours, row.decided) for row in rows if row.avg_hours is not None]
     hours = sum(h * n for h, n in weighted) / sum(n for _, n in weighted) if weighted else None
@@ -678,60 +659,18 @@ def _total(rows: list[TimelinessRow], label: str) -> TimelinessRow:
     )
 
 
-def _due_window(period: Period, now: dt.datetime | None) -> tuple[dt.datetime, dt.datetime, Q]:
+def due_window(period: Period, now: dt.datetime | None) -> tuple[dt.datetime, dt.datetime, Q]:
     """The period's bounds, and rows whose deadline passed within it by ``now`` (undecided)."""
     first, after = period.bounds()
     lapsed = Q(due_at__gte=first, due_at__lt=min(after, now or timezone.now()))
     return first, after, lapsed
 
 
-def _due_cases(user: Any, period: Period, now: dt.datetime | None) -> QuerySet[Application]:
-    """Cases in the user's data scope that were due in the period (``CASE_ON_TIME``): decided
-    in it, or still in review with their deadline passed within it."""
-    first, after, lapsed = _due_window(period, now)
-    decided = Q(decided_at__gte=first, decided_at__lt=after)
-    open_overdue = lapsed & Q(decided_at__isnull=True, status=ApplicationStatus.IN_REVIEW)
-    return Application.objects.filter(
-        scope_q(user, dept_field="department", owner_field=None),
-        decided | open_overdue,
-        due_at__isnull=False,
-        accepted_at__isnull=False,
-    )
-
-
-def _case_figures() -> dict[str, Any]:
-    """What was due, how many by their deadline, how many are still open past it, and the
-    average time from acceptance to decision (``CASE_ON_TIME``, ``CASE_AVERAGE``)."""
-    return {
-        "total": Count("*"),
-        "on_time": Count("decided_at", filter=Q(decided_at__lte=F("due_at"))),
-        "open_overdue": Count("id", filter=Q(decided_at__isnull=True)),
-        "avg": Avg(_duration("decided_at", "accepted_at")),
-    }
-
-
-def _row(label: str, code: str, row: dict[str, Any]) -> TimelinessRow:
+def timeliness_row(label: str, code: str, row: dict[str, Any]) -> TimelinessRow:
+    """A row from an aggregate of ``total``, ``on_time``, ``open_overdue`` and ``avg``."""
     return TimelinessRow(
         label, code, row["total"], row["on_time"], _hours(row["avg"]), row["open_overdue"]
     )
-
-
-def case_timeliness(
-    user: Any, period: Period, now: dt.datetime | None = None
-) -> tuple[list[TimelinessRow], TimelinessRow]:
-    """Per rule: cases due in the period, how many by their deadline, how many still open past
-    it, and the average time from acceptance to decision. One aggregate query."""
-    rows = (
-        _due_cases(user, period, now)
-        .values("rule_id", "rule__code", "rule__current__title")
-        .annotate(**_case_figures())
-        .order_by("rule__code")
-    )
-    found = [
-        _row(row["rule__current__title"] or row["rule__code"], row["rule__code"], row)
-        for row in rows
-    ]
-    return found, _total(found, "合计")
 
 
 def task_timeliness(
@@ -740,7 +679,7 @@ def task_timeliness(
     """Per department: tasks due in the period (``TASK_ON_TIME``) — decided in it, or still open
     with their node deadline passed within it — how many by that deadline, and the average
     time from arrival to decision. One aggregate query."""
-    first, after, lapsed = _due_window(period, now)
+    first, after, lapsed = due_window(period, now)
     decided = Q(status__in=DECIDED, decided_at__gte=first, decided_at__lt=after)
     rows = (
         WorkflowTask.objects.filter(queue_scope(user))
@@ -750,9 +689,9 @@ def task_timeliness(
             total=Count("id"),
             on_time=Count("id", filter=Q(decided_at__lte=F("due_at"))),
             open_overdue=Count("id", filter=Q(status=TaskStatus.OPEN)),
-            avg=Avg(_duration("decided_at", "opened_at")),
+            avg=Avg(duration("decided_at", "opened_at")),
         )
         .order_by("department__path")
     )
-    found = [_row(row["department__name"] or "未设部门", "", row) for row in rows]
-    return found, _total(found, "合计")
+    found = [timeliness_row(row["department__name"] or "未设部门", "", row) for row in rows]
+    return found, timeliness_total(found, "合计")

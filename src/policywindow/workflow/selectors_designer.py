@@ -1,4 +1,5 @@
-"""Reads of the workflow designer: rules with their workflow state, versions, editor choices, and
+"""Reads of the workflow designer: rules with their workflow state, the versions of an owner's
+workflow (a rule's, or a subject type's own: ``services.designer.Owner``), editor choices, and
 the live preview (diagram and problems) of a spec that is still being drawn."""
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from policywindow.policies.selectors import rules_for
 from policywindow.policies.wording import describe
 from policywindow.system.models import Department, Post, Role, Status, User
 
-from . import candidates
+from . import candidates, subjects
 from . import spec as specs
 from .definition import DefinitionError
 from .diagram import render_svg
 from .models import WorkflowDefinition
-from .services.designer import form_facts
+from .services.designer import Owner, condition_labels, form_facts, workflows_of
 
 WorkflowStatus = WorkflowDefinition.Status
 STATES = [("none", "未绘制"), ("draft", "有草稿"), ("published", "已发布")]
@@ -61,12 +62,15 @@ def rule_title(rule: Rule) -> str:
     return newest.title if newest else ""
 
 
-def versions(rule: Rule) -> list[WorkflowDefinition]:
+def versions(owner: Owner) -> list[WorkflowDefinition]:
     return list(
-        WorkflowDefinition.objects.filter(rule=rule)
-        .select_related("created_by", "published_by")
-        .order_by("-version")
+        workflows_of(owner).select_related("created_by", "published_by").order_by("-version")
     )
+
+
+def cases_called(owner: Owner) -> str:
+    """What the cases running the owner's workflow are called in the designer's sentences."""
+    return "申报" if isinstance(owner, Rule) else subjects.get(owner).label
 
 
 def copy_sources(user: Any, rule: Rule) -> QuerySet[Rule]:
@@ -121,14 +125,17 @@ def _options(labels: dict[str, str]) -> list[dict[str, str]]:
     return [{"value": value, "label": label} for value, label in labels.items()]
 
 
-def condition_fact_groups(rule: Rule) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The names a node condition of this rule may use, with labels, grouped by where they come
-    from (the same names ``problems`` accepts)."""
-    groups = [
-        ("申报信息", specs.APPLICATION_FACTS),
-        ("本细则申报表单", form_facts(rule)),
-        ("企业属性", fact_labels()),
-    ]
+def condition_fact_groups(owner: Owner) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The names a node condition of the owner's workflow may use, with labels, grouped by where
+    they come from (the names ``services.designer.condition_labels`` gives ``problems``)."""
+    if isinstance(owner, Rule):
+        groups = [
+            ("申报信息", specs.APPLICATION_FACTS),
+            ("本细则申报表单", form_facts(owner)),
+            ("企业属性", fact_labels()),
+        ]
+    else:
+        groups = [(f"{subjects.get(owner).label}信息", condition_labels(owner))]
     return [(title, list(facts.items())) for title, facts in groups if facts]
 
 
@@ -157,8 +164,8 @@ class Preview:
         return not self.error and not self.problems
 
 
-def preview(raw: str, rule: Rule) -> Preview:
-    """The preview of a posted spec (JSON text) of ``rule``; nothing is saved."""
+def preview(raw: str, owner: Owner) -> Preview:
+    """The preview of a posted spec (JSON text) of ``owner``'s workflow; nothing is saved."""
     try:
         data = inputs.loads_checked(raw)  # NUL or a lone surrogate would fail when saved
     except (ValueError, RecursionError):
@@ -167,10 +174,10 @@ def preview(raw: str, rule: Rule) -> Preview:
         spec = specs.parse(data)
     except DefinitionError as exc:
         return Preview(error=exc.message)
-    items = form_facts(rule)
-    problems = specs.problems(spec, extra_facts=items)
-    labels = {**specs.condition_facts(), **items}
-    return Preview(svg=diagram(spec), problems=problems, nodes=_summaries(spec, labels))
+    labels = condition_labels(owner)
+    problems = specs.problems(spec, facts=labels)
+    nodes = _summaries(spec, labels, per_case=f"按{cases_called(owner)}确定")
+    return Preview(svg=diagram(spec), problems=problems, nodes=nodes)
 
 
 def diagram(spec: specs.WorkflowSpec) -> SafeString | None:
@@ -182,13 +189,16 @@ def diagram(spec: specs.WorkflowSpec) -> SafeString | None:
     return mark_safe(render_svg(definition, node_labels=labels))  # noqa: S308
 
 
-def _summaries(spec: specs.WorkflowSpec, labels: dict[str, str]) -> list[NodeSummary]:
-    """Each node as the preview table lists it, its condition in words."""
+def _summaries(
+    spec: specs.WorkflowSpec, labels: dict[str, str], *, per_case: str
+) -> list[NodeSummary]:
+    """Each node as the preview table lists it, its condition in words; ``per_case`` stands
+    for the count of a node whose people are known only when a case starts."""
     summaries = []
     for index, level in enumerate(spec.levels, 1):
         for node in level.nodes:
             if node.assignee.needs_application:
-                count = "按申报确定"
+                count = per_case
             else:
                 count = f"{len(candidates.resolve(node.assignee))} 人"
             who = candidates.describe(node.assignee)

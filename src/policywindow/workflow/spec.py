@@ -27,7 +27,7 @@ from policywindow.workflow.definition import (
 )
 
 if TYPE_CHECKING:
-    from policywindow.applications.models import Application
+    from policywindow.workflow.subjects import CaseContext
 
 MODE_LABELS = {"any": "或签", "all": "会签", "sequential": "依次审批"}
 ON_REJECT_LABELS = {
@@ -183,12 +183,6 @@ def condition_facts() -> dict[str, str]:
     return {**APPLICATION_FACTS, **rules.fact_labels()}
 
 
-def case_condition_labels(application: Application) -> dict[str, str]:
-    """Names a node condition of this case may use, with labels (its version's form items)."""
-    items = application.rule_version.items.values_list("key", "label")
-    return {**condition_facts(), **dict(items)}
-
-
 def note_in_words(note: str, condition: str, labels: Mapping[str, str]) -> str:
     """A node's note as pages show it: its condition in words. Notes keep the expression the
     case started with, the record of what the workflow said then."""
@@ -197,15 +191,21 @@ def note_in_words(note: str, condition: str, labels: Mapping[str, str]) -> str:
     return note.replace(condition, describe(condition, labels))
 
 
-def problems(spec: WorkflowSpec, extra_facts: Mapping[str, str] | None = None) -> list[str]:
+def problems(
+    spec: WorkflowSpec,
+    extra_facts: Mapping[str, str] | None = None,
+    *,
+    facts: Mapping[str, str] | None = None,
+) -> list[str]:
     """Why ``spec`` cannot be published (empty when it can run), each naming level or node.
 
-    ``extra_facts`` are the names a condition may use beyond ``condition_facts`` (form items).
+    ``facts`` are the names a condition may use: its owner's (``services.designer``), by
+    default an application's (``condition_facts``); ``extra_facts`` add to them (form items).
     """
     found: list[str] = []
     if not spec.levels:
         found.append("工作流至少需要一个审批层级")
-    known = {**condition_facts(), **(extra_facts or {})}
+    known = {**(condition_facts() if facts is None else facts), **(extra_facts or {})}
     for index, level in enumerate(spec.levels, 1):
         if not level.nodes:
             found.append(f"第 {index} 级「{level.name}」没有审批节点")
@@ -245,8 +245,9 @@ class Prepared:
     notes: dict[str, str]  # node key -> why it does not apply, or why it applies by default
 
 
-def build_definition(spec: WorkflowSpec, application: Application, facts: Mapping) -> Prepared:
-    """Resolve every applicable node's candidates for ``application``; evaluate conditions.
+def build_definition(spec: WorkflowSpec, context: CaseContext, facts: Mapping) -> Prepared:
+    """Resolve every applicable node's candidates for a case (``context``: its lead department
+    and region, ``subjects.CaseContext``); evaluate conditions on its ``facts``.
 
     A condition that cannot be judged (an unknown attribute) keeps the node: an extra review is
     safer than a skipped one, and the note says so. A node that applies but resolves to nobody
@@ -262,9 +263,9 @@ def build_definition(spec: WorkflowSpec, application: Application, facts: Mappin
                 notes[node.key] = note
             users: tuple[int, ...] = ()
             if applies:
-                users = tuple(candidates.resolve(node.assignee, application=application))
+                users = tuple(candidates.resolve(node.assignee, context=context))
                 if not users:
-                    why = candidates.explain_empty(node.assignee, application)
+                    why = candidates.explain_empty(node.assignee, context)
                     raise DefinitionError(f"节点「{node.name}」没有可办理的审批人：{why}")
             nodes.append(Node(node.key, users, node.mode, node.on_reject, applies))  # type: ignore[arg-type]
         levels.append(Level(tuple(nodes), level.parallel))

@@ -30,9 +30,12 @@ from redis.exceptions import RedisError
 
 from policywindow.core import audit
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from policywindow.core.transactions import write_transaction
 from policywindow.enterprises.models import Enterprise, EnterpriseMember
 from policywindow.enterprises.selectors import enterprise_facts
+from policywindow.policies.models import RuleVersion
 from policywindow.workflow.services import runtime
+from policywindow.workflow.subjects import APPLICATION
 
 from .. import transitions
 from ..forms import (
@@ -60,7 +63,6 @@ from ..selectors_filing import (
     year_filings,
 )
 from . import numbering, uploads
-from .transactions import write_transaction
 
 log = logging.getLogger(__name__)
 COUNTER_NOTE = "窗口代办"
@@ -114,7 +116,7 @@ def published_specs(version) -> list[ItemSpec]:
     """The items a filing is started on. A published version's items never change (policies
     refuses to edit them: ``version_frozen``), so they are kept in the cache, and a start or a
     one-request submission reads no item rows."""
-    if version.status != "published":
+    if version.status != RuleVersion.Status.PUBLISHED:
         return specs_of_version(version)
     key = f"applications:published-items:{version.pk}:{version.version}"
     try:
@@ -213,7 +215,7 @@ def _locked(actor, application: Application | int, *, enterprise_too: bool = Fal
 
 def published_version(rule):
     version = rule.current
-    if version is None or version.status != "published":
+    if version is None or version.status != RuleVersion.Status.PUBLISHED:
         raise ValidationFailed("该细则尚未发布或已停止申报")
     return version
 
@@ -570,6 +572,6 @@ def resubmit_supplement(
             "requested_amount": assessment.amount,
         },
     }
-    if runtime.in_review_supplement(locked):  # asked by a reviewer: back to that reviewer
-        return runtime.resume(actor, locked, **move)
+    if runtime.in_review_supplement(APPLICATION, locked.pk):  # asked by a reviewer: back to them
+        return runtime.resume(actor, APPLICATION, locked, **move)
     return transitions.move(locked, S.SUBMITTED, actor=actor, **move)

@@ -13,9 +13,10 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from policywindow.core import calendar, provisional
+from policywindow.core import clock, provisional
 from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.workflow.services import runtime
+from policywindow.workflow.subjects import APPLICATION
 
 from .. import transitions
 from ..models import Application
@@ -55,7 +56,7 @@ def accept(
     with transaction.atomic():
         locked = _lock_submitted(application, expected_revision)
         accepted_at = timezone.now()
-        due = calendar.deadline(accepted_at, locked.rule_version.review_days)
+        due = clock.start(accepted_at, locked.rule_version.review_days)
         moved = transitions.move(
             locked,
             S.IN_REVIEW,
@@ -67,7 +68,7 @@ def accept(
             changes={"accepted_at": accepted_at, "accepted_by": actor, "due_at": due.due_at},
         )
         provisional.remember("due_at", [(moved, due)])
-        runtime.start(actor, moved)  # refused (and the accept rolled back) if it cannot run
+        runtime.start(actor, APPLICATION, moved)  # refused (the accept rolled back) if it cannot
         return moved
 
 

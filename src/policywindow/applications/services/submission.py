@@ -21,6 +21,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 
 from policywindow.core.errors import Conflict, ValidationFailed
+from policywindow.core.transactions import write_transaction
 
 from ..forms import ApplicationFormBase, ItemSpec, form_class, typed_answers
 from ..models import Application, Material
@@ -36,7 +37,6 @@ from .filing import (
     refuse_ineligible,
     validated,
 )
-from .transactions import write_transaction
 
 
 def prepare_filing(

@@ -53,7 +53,7 @@ def case_link(item: OpenCase, user: Any) -> str:
     reviews, else 办件查询's; empty when neither is granted."""
     codes = user.permission_codes
     if item.has_workflow and "approval:task:todo" in codes:
-        return reverse("workflow:case", args=[item.application.pk])
+        return reverse("applications:review_case", args=[item.application.pk])
     if "window:case:list" in codes:
         return reverse("applications:case_detail", args=[item.application.pk])
     return ""

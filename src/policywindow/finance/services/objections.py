@@ -23,6 +23,7 @@ from policywindow.core.errors import Conflict, DomainError, NotFound, Validation
 from policywindow.notifications.services import notify
 from policywindow.system.models import Status, User
 from policywindow.workflow.services import runtime
+from policywindow.workflow.subjects import APPLICATION
 
 from .. import selectors
 from ..models import Objection, PublicityEntry
@@ -146,7 +147,9 @@ def uphold(actor: User, objection_id: int, note: str) -> Objection:
         PublicityEntry.objects.filter(pk=objection.entry_id).update(withdrawn_at=now)
         # Reopen first: it records the move in the audit chain, which approvals hold before
         # they touch a budget, so the budget row is taken in the same order as there.
-        runtime.reopen(actor, application, f"公示异议成立：{note}", action="objection_upheld")
+        runtime.reopen(
+            actor, APPLICATION, application, f"公示异议成立：{note}", action="objection_upheld"
+        )
         budgets.release(actor, application)
         audit.record("objection.uphold", actor=actor, target=objection, after={"note": note})
     return objection

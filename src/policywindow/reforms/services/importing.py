@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.urls import reverse
 
-from policywindow.core import audit, provisional
-from policywindow.core.calendar import SHANGHAI, Deadline, deadline
+from policywindow.core import audit, clock, provisional
+from policywindow.core.calendar import SHANGHAI, Deadline
 from policywindow.core.errors import ValidationFailed
 from policywindow.notifications.services import notify
 from policywindow.system.models import Department, Status, User
@@ -263,7 +263,7 @@ class _Importer:
         start = dt.datetime.combine(programme.issued_on, dt.time(12), tzinfo=SHANGHAI)
         scopes = {item.scope for item in self.parsed.items}
         return {
-            scope: deadline(start, programme.days_for(scope))
+            scope: clock.start(start, programme.days_for(scope))
             for scope in Scope.values
             if scope in scopes
         }

@@ -1,21 +1,28 @@
-"""Progress reports and their review at the bureau: a small explicit state machine.
+"""Progress reports and their review: filed by a department, reviewed in one step or through
+the 督办审核 workflow the bureau draws.
 
-A department files a report on one of its tasks; the business-environment bureau accepts
-it or returns it with comments; a returned report is revised and filed again. Every step
-locks the task row — a task has at most one open (待审核 or 已退回) report, and two
-reviewers or two submitters can never both succeed — then writes the report, one line of
-its history, an audit event and the notices in the same transaction.
+A department files a report on one of its tasks; a report returned is revised and filed again.
+When the bureau has published a workflow for reform-task progress reports (subject type
+``reform_report``, see ``review``), filing starts it in the same transaction: the approvers of
+its levels decide on the report page (通过, 退回修改, 驳回, 退回上一级), and the outcome moves
+the report — 已采纳 (the task follows as an acceptance does), 已退回 (revised and filed again, the
+review resumes at the node that returned it) or 未采纳 (final; the department files a new
+report). The one-step accept and return are refused for such a report. Without a published
+workflow (existing deployments) the bureau accepts or returns a report in one step. A report
+stays with the review it was filed under.
 
-Why not the workflow engine: it drives applications through per-rule, multi-level, parallel
-definitions; this review has one level, one role and no per-item configuration, so a
-four-entry transition table says everything and keeps reports out of the approvers' case
-lists.
+Both ways share one transition table. Every step locks the task row, then the report (one lock
+order for every writer, the workflow's too: ``lock_report``) — a task has at most one open
+(待审核 or 已退回) report, and two reviewers or two submitters can never both succeed — then
+writes the report, one line of its history, an audit event and the notices in one transaction.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -36,9 +43,11 @@ from policywindow.core.files import (
 from policywindow.notifications.services import notify
 from policywindow.system.models import User
 from policywindow.system.selectors import users_with_permission
+from policywindow.workflow.services import runtime
 
 from .. import selectors
 from ..models import (
+    SUBJECT_TYPE,
     Evidence,
     ProgressReport,
     ReformTask,
@@ -61,11 +70,26 @@ Action = ReportEvent.Action
 # (report status before, action) -> report status after; anything else is refused.
 TRANSITIONS: dict[tuple[str | None, str], str] = {
     (None, Action.SUBMIT): ReportStatus.SUBMITTED,
+    (ReportStatus.RETURNED, Action.RESUBMIT): ReportStatus.SUBMITTED,
+    # The one-step review.
     (ReportStatus.SUBMITTED, Action.ACCEPT): ReportStatus.ACCEPTED,
     (ReportStatus.SUBMITTED, Action.RETURN): ReportStatus.RETURNED,
-    (ReportStatus.RETURNED, Action.RESUBMIT): ReportStatus.SUBMITTED,
+    # The outcomes of a workflow review.
+    (ReportStatus.SUBMITTED, Action.REVIEW_APPROVED): ReportStatus.ACCEPTED,
+    (ReportStatus.SUBMITTED, Action.REVIEW_SUPPLEMENT): ReportStatus.RETURNED,
+    (ReportStatus.SUBMITTED, Action.REVIEW_REJECTED): ReportStatus.REJECTED,
 }
 OPEN = (ReportStatus.SUBMITTED, ReportStatus.RETURNED)
+ACCEPTING = (Action.ACCEPT, Action.REVIEW_APPROVED)
+FILING = (Action.SUBMIT, Action.RESUBMIT)
+# What the department is told of a review's outcome.
+VERDICTS = {
+    Action.ACCEPT: "已采纳",
+    Action.REVIEW_APPROVED: "已采纳",
+    Action.RETURN: "被退回，请修改后重新报送",
+    Action.REVIEW_SUPPLEMENT: "被退回，请修改后重新报送",
+    Action.REVIEW_REJECTED: "未予采纳，请按审核意见报送新的报告",
+}
 AUDIT_LABELS = {
     "reform.import": "导入改革任务分工表",
     "reform.report.submit": "报送改革任务进展",
@@ -96,9 +120,9 @@ def next_status(status: str | None, action: str) -> str:
 
 
 def task_status_after(action: str, kind: str) -> str:
-    if action in (Action.SUBMIT, Action.RESUBMIT):
+    if action in FILING:
         return TaskStatus.REPORTED
-    if action == Action.ACCEPT and kind == ReportKind.COMPLETION:
+    if action in ACCEPTING and kind == ReportKind.COMPLETION:
         return TaskStatus.ACCEPTED
     return TaskStatus.IN_PROGRESS
 
@@ -107,7 +131,8 @@ def task_status_after(action: str, kind: str) -> str:
 
 
 def submit_report(actor: User, task: ReformTask, data: ReportInput) -> ProgressReport:
-    """File a new report on one of the actor's department's tasks."""
+    """File a new report on one of the actor's department's tasks; with a published workflow
+    its review starts (refused, nothing filed, when a level has nobody to act)."""
     _require_own_task(actor, task)
     figures, kinds = _clean(data)
     with transaction.atomic():
@@ -130,32 +155,44 @@ def submit_report(actor: User, task: ReformTask, data: ReportInput) -> ProgressR
         )
         _attach_all(report, actor, data.files, kinds)
         _step(report, actor, Action.SUBMIT, "", now)
-        _notify_reviewers(report)
+        if runtime.published_workflow(SUBJECT_TYPE) is not None:
+            runtime.start(actor, SUBJECT_TYPE, report)  # tells the first level's approvers
+        else:
+            _notify_reviewers(report)
         return report
 
 
 def resubmit_report(actor: User, report: ProgressReport, data: ReportInput) -> ProgressReport:
-    """File a returned report again, revised; earlier evidence stays, new files are added."""
+    """File a returned report again, revised; earlier evidence stays, new files are added.
+    A report its workflow returned goes back to the node that returned it."""
     _require_own_task(actor, report.task)
     figures, kinds = _clean(data)
     with transaction.atomic():
-        _locked_task(report.task_id)
-        report = ProgressReport.objects.get(pk=report.pk)
-        status = next_status(report.status, Action.RESUBMIT)
+        report = lock_report(report.pk)
+        next_status(report.status, Action.RESUBMIT)  # refused unless returned
         _require_evidence(data, kinds, has_earlier=report.evidence.exists())
-        now = timezone.now()
         report.kind, report.text, report.percent = data.kind, data.text.strip(), data.percent
-        report.figures, report.status, report.revision = figures, status, report.revision + 1
-        report.submitted_by, report.submitted_at = actor, now
-        report.reviewed_by, report.reviewed_at, report.review_comment = None, None, ""
-        report.save()
+        report.figures = figures
+        if runtime.in_review_supplement(SUBJECT_TYPE, report.pk):
+            runtime.resume(actor, SUBJECT_TYPE, report)  # ``review`` calls ``resubmitted``
+        else:
+            resubmitted(report, actor, timezone.now())
+            _notify_reviewers(report)
         _attach_all(report, actor, data.files, kinds)
-        _step(report, actor, Action.RESUBMIT, "", now)
-        _notify_reviewers(report)
         return report
 
 
-# ---------------------------------------------------------------- the bureau
+def resubmitted(report: ProgressReport, actor: User, now: dt.datetime) -> None:
+    """A *locked* returned report, revised, is filed again as its next revision."""
+    report.status = next_status(report.status, Action.RESUBMIT)
+    report.revision += 1
+    report.submitted_by, report.submitted_at = actor, now
+    report.reviewed_by, report.reviewed_at, report.review_comment = None, None, ""
+    report.save()
+    _step(report, actor, Action.RESUBMIT, "", now)
+
+
+# ---------------------------------------------------------------- the bureau, in one step
 
 
 def accept_report(actor: User, report: ProgressReport, comment: str = "") -> ProgressReport:
@@ -179,23 +216,39 @@ def _review(actor: User, report: ProgressReport, action: str, comment: str) -> P
         message = f"审核意见不能超过 {MAX_COMMENT} 字"
         raise ValidationFailed(message, details={"comment": [message]})
     with transaction.atomic():
-        _locked_task(report.task_id)
-        report = ProgressReport.objects.select_related("task", "submitted_by").get(pk=report.pk)
-        now = timezone.now()
-        report.status = next_status(report.status, action)
-        report.reviewed_by, report.reviewed_at, report.review_comment = actor, now, comment.strip()
-        report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
-        _step(report, actor, action, comment.strip(), now)
-        verdict = "已采纳" if action == Action.ACCEPT else "被退回，请修改后重新报送"
-        notify(
-            [report.submitted_by],
-            kind="case_decided",
-            subject=f"改革进展报告{verdict}：{report.task.item.title}",
-            body=comment.strip(),
-            link=reverse("reforms:report_detail", args=[report.pk]),
-            dedupe_key=f"reform-review:{report.pk}:{report.revision}:{action}",
-        )
+        report = lock_report(report.pk)
+        if selectors.workflow_reviewed(report.pk):
+            raise Conflict("该报告正按督办审核流程逐级审核，请由各级审批人在审批任务中办理")
+        conclude(report, actor, action, comment.strip(), timezone.now())
         return report
+
+
+def conclude(
+    report: ProgressReport,
+    actor: User,
+    action: str,
+    comment: str,
+    now: dt.datetime,
+    *,
+    audited: bool = True,
+) -> dict[str, Any]:
+    """A review's outcome on a *locked* report (accepted, returned, rejected): the report and
+    its task move, one history line, the department is told. Returns what changed, for the
+    caller's audit event when ``audited`` is false (a workflow decision writes one for all)."""
+    before = report.status
+    report.status = next_status(report.status, action)
+    report.reviewed_by, report.reviewed_at, report.review_comment = actor, now, comment
+    report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
+    changed = _step(report, actor, action, comment, now, audited=audited)
+    notify(
+        [report.submitted_by],
+        kind="case_decided",
+        subject=f"改革进展报告{VERDICTS[action]}：{report.task.item.title}",
+        body=comment,
+        link=reverse("reforms:report_detail", args=[report.pk]),
+        dedupe_key=f"reform-review:{report.pk}:{report.revision}:{action}",
+    )
+    return {"case": {"from": before, "to": report.status, "step": action}, **changed}
 
 
 # ---------------------------------------------------------------- shared steps
@@ -208,41 +261,80 @@ def _require_own_task(actor: User, task: ReformTask) -> None:
 
 
 def _locked_task(pk: int) -> ReformTask:
-    return ReformTask.objects.select_for_update().select_related("item").get(pk=pk)
+    return (
+        ReformTask.objects.select_for_update(of=("self",))
+        .select_related("item", "department", "locality")
+        .get(pk=pk)
+    )
 
 
-def _step(report: ProgressReport, actor: User, action: str, comment: str, now) -> None:
-    """The task follows the report; one history line and one audit event per step."""
-    task = report.task
-    before = {"task_status": task.status, "percent": task.percent}
-    task.status = task_status_after(action, report.kind)
-    if action in (Action.SUBMIT, Action.RESUBMIT):
-        task.reported_at = now
-    elif action == Action.ACCEPT:
-        task.percent = 100 if task.status == TaskStatus.ACCEPTED else report.percent
-        task.accepted_at = now if task.status == TaskStatus.ACCEPTED else None
-    task.save(update_fields=["status", "reported_at", "percent", "accepted_at"])
-    ReportEvent.objects.create(
+def lock_report(pk: int) -> ProgressReport:
+    """A report locked for the caller's transaction after its task (the order of every writer
+    of reports), with ``task`` (its item, department and locality) and ``submitted_by`` set."""
+    task_id = ProgressReport.objects.filter(pk=pk).values_list("task_id", flat=True).get()
+    task = _locked_task(task_id)  # a report never changes task: read unlocked, then lock
+    report = (
+        ProgressReport.objects.select_for_update(of=("self",))
+        .select_related("submitted_by")
+        .get(pk=pk)
+    )
+    report.task = task
+    return report
+
+
+def add_event(
+    report: ProgressReport, actor: User, action: str, comment: str, now: dt.datetime, node: str = ""
+) -> ReportEvent:
+    """One line of the report's history."""
+    return ReportEvent.objects.create(
         report=report,
         action=action,
+        node=node,
         revision=report.revision,
         actor=actor,
         comment=comment,
         occurred_at=now,
     )
-    audit.record(
-        f"reform.report.{action}",
-        actor=actor,
-        target=report,
-        before=before,
-        after={
-            "report_status": report.status,
-            "task_status": task.status,
-            "percent": task.percent,
-            "revision": report.revision,
-            "comment": comment,
-        },
-    )
+
+
+def _step(
+    report: ProgressReport,
+    actor: User,
+    action: str,
+    comment: str,
+    now: dt.datetime,
+    *,
+    audited: bool = True,
+) -> dict[str, Any]:
+    """The task follows the report; one history line, and unless told otherwise one audit
+    event (a one-step action's ``reform.report.<action>``, a workflow outcome's
+    ``reform_report.<action>``). Returns the task's change."""
+    task = report.task
+    before = {"task_status": task.status, "percent": task.percent}
+    task.status = task_status_after(action, report.kind)
+    if action in FILING:
+        task.reported_at = now
+    elif action in ACCEPTING:
+        task.percent = 100 if task.status == TaskStatus.ACCEPTED else report.percent
+        task.accepted_at = now if task.status == TaskStatus.ACCEPTED else None
+    task.save(update_fields=["status", "reported_at", "percent", "accepted_at"])
+    add_event(report, actor, action, comment, now)
+    after = {"task_status": task.status, "percent": task.percent}
+    if audited:
+        prefix = f"{SUBJECT_TYPE}." if action.startswith("review_") else "reform.report."
+        audit.record(
+            f"{prefix}{action}",
+            actor=actor,
+            target=report,
+            before=before,
+            after={
+                "report_status": report.status,
+                **after,
+                "revision": report.revision,
+                "comment": comment,
+            },
+        )
+    return {"reform_task": {"from": before, "to": after}}
 
 
 def _notify_reviewers(report: ProgressReport) -> None:

@@ -1,23 +1,36 @@
-"""Departments' and reviewers' pages: the task list, a task, filing and reviewing reports."""
+"""Departments' and reviewers' pages: the task list, a task, filing and reviewing reports (in
+one step, or as an approver of the 督办审核 workflow on the report page)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from policywindow.core.access import permission
-from policywindow.core.errors import Conflict, DomainError, ValidationFailed
+from policywindow.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from policywindow.core.files import send_file
 from policywindow.core.paging import page_of, querystring
+from policywindow.workflow.services import runtime
 
 from .. import selectors
-from ..forms import REVIEW_TABS, ReportForm, ReviewForm
-from ..models import ProgressReport, ReformTask, ReportStatus, TaskStatus
+from ..forms import REVIEW_TABS, ReportDecisionForm, ReportForm, ReviewForm
+from ..models import SUBJECT_TYPE, ProgressReport, ReformTask, ReportStatus, TaskStatus
+from ..selectors import OpenTask, ReportReview
 from ..services import reports
 from .programme import filtered
+
+# Deciding a report's workflow task takes what deciding any workflow task takes (审批); the
+# runtime checks that the task is the user's.
+DECIDE_PERMISSION = "approval:task:decide"
 
 
 def _can(request: HttpRequest, code: str) -> bool:
@@ -78,8 +91,11 @@ def report_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
             return redirect("reforms:task_detail", task.pk)
         else:
-            bureau = task.item.programme.bureau.name
-            messages.success(request, f"进展报告已报送，等待{bureau}审核")
+            if selectors.workflow_reviewed(report.pk):
+                messages.success(request, "进展报告已报送，进入督办审核流程逐级审核")
+            else:
+                bureau = task.item.programme.bureau.name
+                messages.success(request, f"进展报告已报送，等待{bureau}审核")
             return redirect("reforms:report_detail", report.pk)
     context = {**_task_context(request, task), "form": form, "report": None}
     return render(request, "reforms/report_form.html", context)
@@ -92,9 +108,22 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _report_context(
-    request: HttpRequest, report: ProgressReport, review_form: ReviewForm | None = None
+    request: HttpRequest,
+    report: ProgressReport,
+    *,
+    review_form: ReviewForm | None = None,
+    review: ReportReview | None = None,
+    decision_form: ReportDecisionForm | None = None,
 ) -> dict:
     submitted = report.status == ReportStatus.SUBMITTED
+    review = review or selectors.report_review(request.user, report)
+    panels = []
+    if review is not None and _can(request, DECIDE_PERMISSION):
+        for open_task in review.open_tasks:
+            form = decision_form
+            if form is None or form.task.pk != open_task.task.pk:
+                form = _decision_form(open_task)
+            panels.append((open_task.task, form))
     return {
         "report": report,
         "task": report.task,
@@ -102,11 +131,57 @@ def _report_context(
         "figures": report.figures,
         "evidence": selectors.report_evidence(report),
         "history": selectors.report_history(report),
-        "may_review": submitted and _can(request, reports.REVIEW_PERMISSION),
+        "review": review,
+        "panels": panels,
+        "may_review": submitted and review is None and _can(request, reports.REVIEW_PERMISSION),
         "may_revise": report.status == ReportStatus.RETURNED
         and _can(request, reports.REPORT_PERMISSION),
         "review_form": review_form or ReviewForm(),
     }
+
+
+def _decision_form(open_task: OpenTask, data=None) -> ReportDecisionForm:
+    return ReportDecisionForm(
+        data,
+        task=open_task.task,
+        first_level=open_task.first_level,
+        on_reject=open_task.on_reject,
+    )
+
+
+@require_POST
+@permission(DECIDE_PERMISSION)
+def report_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """An approver's decision on one of his open tasks of the report's workflow."""
+    report = selectors.visible_report(request.user, pk)
+    review = selectors.report_review(request.user, report)
+    chosen = request.POST.get("task", "")
+    open_tasks = review.open_tasks if review is not None else []
+    mine = next((o for o in open_tasks if str(o.task.pk) == chosen), None)
+    if mine is None:
+        messages.error(request, "该审批任务已办理，或不是您的待办")
+        return redirect("reforms:report_detail", report.pk)
+    form = _decision_form(mine, request.POST)
+    if form.is_valid():
+        try:
+            runtime.decide(request.user, mine.task.pk, form.decision())
+        except ValidationFailed as exc:
+            form.add_domain_error(exc)
+        except (Conflict, PermissionDenied, NotFound) as exc:
+            messages.error(request, exc.message)
+            return redirect("reforms:report_detail", report.pk)
+        else:
+            messages.success(request, f"已{form.action_label()}：{mine.task.node_name}")
+            return redirect("reforms:report_detail", report.pk)
+    context = _report_context(request, report, review=review, decision_form=form)
+    return render(request, "reforms/report_detail.html", context)
+
+
+@permission("reform:workflow:list")
+def review_workflow(request: HttpRequest) -> HttpResponse:
+    """The 督办审核流程 menu: the workflow designer of progress reports (a menu names a route
+    without arguments)."""
+    return redirect(reverse("workflow:type_designer", kwargs={"subject_type": SUBJECT_TYPE}))
 
 
 @permission("reform:task:report")
@@ -189,5 +264,7 @@ urlpatterns = [
     path("reforms/reports/<int:pk>/resubmit/", report_resubmit, name="report_resubmit"),
     path("reforms/reports/<int:pk>/accept/", report_accept, name="report_accept"),
     path("reforms/reports/<int:pk>/return/", report_return, name="report_return"),
+    path("reforms/reports/<int:pk>/decide/", report_decide, name="report_decide"),
+    path("reforms/workflow/", review_workflow, name="review_workflow"),
     path("reforms/evidence/<int:pk>/", evidence, name="evidence"),
 ]

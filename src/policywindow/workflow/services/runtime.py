@@ -1,13 +1,15 @@
 """Running a case through its workflow: start, decide, transfer, withdraw, resume after 补正.
 
-Every operation locks the application row, then the instance row (always in that order, as
-intake and filing do; a step on a task locks both with the task in one statement, ``locking``),
-feeds one event to the pure engine and writes what it says: task rows, the instance's state,
-the application's status, a timeline line, an audit event and, through the notification
-outbox, a message — all in one transaction. Two decisions on the same case therefore run one
-after the other; a task already decided gives a clear ``Conflict``. A decision writes each
-table once where it can and one audit event for all it did (``_Case.gathered``); the budget row
-that every approval of a rule shares is its last write.
+A case is a subject (``subjects``): an application, a reform-task progress report … The runtime
+knows it only as its subject type and id and asks the type's ``Subject`` for the rest. Every
+operation locks the subject's row, then the instance row (always in that order, as intake and
+filing do; a step on a task locks them with the task in one statement where the subject has a
+fast path, ``locking``), feeds one event to the pure engine and writes what it says: task rows,
+the instance's state, and through the subject its own status, a history line, an audit event
+and, through the notification outbox, a message — all in one transaction. Two decisions on the
+same case therefore run one after the other; a task already decided gives a clear ``Conflict``.
+A decision writes each table once where it can and one audit event for all it did
+(``Case.gathered``).
 """
 
 from __future__ import annotations
@@ -21,20 +23,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.urls import reverse
 from django.utils import timezone
 
-from policywindow.applications import transitions
-from policywindow.applications.models import Application
-from policywindow.applications.models import ApplicationStatus as S
-from policywindow.applications.selectors_filing import application_facts
-from policywindow.applications.services.supplement import (
-    issue_notice,
-    notice_data,
-    validated_supplement_items,
-)
-from policywindow.applications.services.transactions import write_transaction
-from policywindow.core import audit, calendar, provisional
+from policywindow.core import audit, calendar, clock, provisional
 from policywindow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from policywindow.core.files import (
     DEFAULT_TYPES,
@@ -44,12 +35,11 @@ from policywindow.core.files import (
     random_name,
     sha256_of,
 )
-from policywindow.core.money import parse_yuan
-from policywindow.finance.services import budgets
+from policywindow.core.transactions import write_transaction
 from policywindow.notifications.services import Message, notify_each
 from policywindow.system.models import User
 
-from .. import candidates
+from .. import candidates, subjects
 from .. import engine as core
 from .. import spec as specs
 from ..definition import DefinitionError
@@ -61,6 +51,7 @@ from ..models import (
     WorkflowTask,
 )
 from ..serialize import definition_from_json, definition_to_json, state_from_json, state_to_json
+from ..subjects import APPLICATION, Subject
 from . import locking
 
 # What a decision writes on its task besides what the engine changes.
@@ -74,8 +65,8 @@ ACTIONS = {
     "return_previous": "退回上一级",
     "return_supplement": "退回企业补正",
 }
-# Timeline (and operation-log) wording of each workflow step on an application.
-TIMELINE_LABELS = {
+# History (and operation-log) wording of each workflow step, for every subject.
+STEP_LABELS = {
     "review_start": "启动审批流程",
     "review_approve": "审批通过",
     "review_reject": "审批驳回",
@@ -92,13 +83,8 @@ AUDIT_LABELS = {
     "workflow.publish": "发布工作流",
     "workflow.copy": "复制工作流",
 }
-_INSTANCE_STATUS = {
-    "running": InstanceStatus.RUNNING,
-    "supplement": InstanceStatus.SUPPLEMENT,
-    "approved": InstanceStatus.APPROVED,
-    "rejected": InstanceStatus.REJECTED,
-    "withdrawn": InstanceStatus.WITHDRAWN,
-}
+# The engine's case statuses are the instance's (``InstanceStatus``); these end a case.
+_FINISHED = (InstanceStatus.APPROVED, InstanceStatus.REJECTED, InstanceStatus.WITHDRAWN)
 _CONFLICTS = (core.TaskNotOpen, core.CaseStateError, core.WithdrawNotAllowed, core.UnknownTask)
 
 
@@ -114,10 +100,12 @@ class Decision:
 
 
 @dataclass
-class _Case:
-    """The locked rows of one case and the spec its workflow version was drawn with."""
+class Case:
+    """The locked rows of one case — its subject's row and its instance — and the spec its
+    workflow version was drawn with. Subjects' hooks receive it."""
 
-    application: Application
+    subject: Subject
+    row: Any
     instance: WorkflowInstance
     spec: specs.WorkflowSpec
     now: dt.datetime
@@ -133,48 +121,64 @@ class _Case:
     def state(self) -> core.State:
         return state_from_json(self.instance.state)
 
+    @property
+    def links(self) -> dict[str, Any]:
+        """The columns that tie a new task row to this case (``models.APPLICATION_LINK``)."""
+        subject_id = self.row.pk
+        application_id = subject_id if self.subject.type == APPLICATION else None
+        return {
+            "subject_type": self.subject.type,
+            "subject_id": subject_id,
+            "application_id": application_id,
+        }
+
 
 # --------------------------------------------------------------------------- start
-def published_workflow(rule_id: int) -> WorkflowDefinition | None:
+def published_workflow(subject_type: str, rule_id: int | None = None) -> WorkflowDefinition | None:
+    """The workflow cases start with: the rule's, or the subject type's own (no rule)."""
     return WorkflowDefinition.objects.filter(
-        rule_id=rule_id, status=WorkflowDefinition.Status.PUBLISHED
+        subject_type=subject_type,
+        rule_id=rule_id,
+        status=WorkflowDefinition.Status.PUBLISHED,
     ).first()
 
 
-def start(actor: Any, application: Application) -> WorkflowInstance:
-    """Start the rule's published workflow for a *locked* application that was just accepted.
+def start(actor: Any, subject_type: str, row: Any) -> WorkflowInstance:
+    """Start the published workflow of a *locked* subject row that has just come up for review
+    (the rule's for an application, the subject type's own otherwise).
 
-    Refused (``Conflict``, nothing written by the caller's transaction) when the rule has no
+    Refused (``Conflict``, nothing written by the caller's transaction) when there is no
     published workflow or a node that applies to this case has nobody to act.
     """
-    workflow = published_workflow(application.rule_id)
+    subject = subjects.get(subject_type)
+    workflow = published_workflow(subject_type, subject.workflow_owner(row))
     if workflow is None:
-        raise Conflict(
-            f"细则“{application.rule_version.title}”尚未发布审批工作流，无法受理；"
-            "请联系政策管理员发布后再受理"
-        )
+        raise Conflict(subject.no_workflow(row))
     spec = specs.parse(workflow.spec)
     try:
-        prepared = specs.build_definition(spec, application, application_facts(application))
+        prepared = specs.build_definition(spec, subject.context(row), subject.facts(row))
     except DefinitionError as exc:
         raise Conflict(f"无法启动审批流程：{exc.message}") from exc
     now = timezone.now()
     initial = core.initial_state(prepared.definition)
     instance = WorkflowInstance.objects.create(
-        application=application,
+        subject_type=subject_type,
+        subject_id=row.pk,
+        application_id=row.pk if subject_type == APPLICATION else None,
         workflow=workflow,
         definition=definition_to_json(prepared.definition),
         notes=prepared.notes,
         state=state_to_json(initial),
         started_at=now,
     )
-    case = _Case(application, instance, spec, now)
+    case = Case(subject, row, instance, spec, now)
     _apply(case, core.Start(), actor)
-    transitions.record_event(
-        application,
-        actor=actor,
-        action="review_start",
-        data={"workflow": workflow.pk, "version": workflow.version},
+    subject.record(
+        case,
+        actor,
+        "review_start",
+        "",
+        {"workflow": workflow.pk, "version": workflow.version},
     )
     return instance
 
@@ -186,7 +190,8 @@ def decide(
     """Approve, reject or return one task; see ``Decision``. ``files`` are attached to it.
 
     Returns the task as decided, with its case loaded and what the API shows of it
-    (``locking``): the answer reads nothing more. One audit event records the decision and whatever it caused.
+    (``locking``): the answer reads nothing more. One audit event records the decision and
+    whatever it caused.
     """
     if decision.action not in ACTIONS:
         raise ValidationFailed("请选择审批结论", details={"action": ["请选择审批结论"]})
@@ -195,16 +200,16 @@ def decide(
     with write_transaction():
         case, task = _lock_task(actor, task_id)
         case.gathered = {}
-        amount, amount_reason = _checked_amount(case, decision)
+        amount, amount_reason = case.subject.check_amount(case, decision)
         items = _supplement_items(case, task, decision)
         action = f"review_{decision.action}"
         task.opinion, task.approved_amount, task.amount_reason = opinion, amount, amount_reason
 
         def record_decision() -> None:
-            # Before the case moves: the timeline reads decision, then outcome.
+            # Before the case moves: the history reads decision, then outcome.
             for upload, kind in zip(files, kinds, strict=True):
                 _attach(task, upload, kind)
-            _timeline(case, actor, action, task, opinion, amount=amount)
+            _history(case, actor, action, task, opinion, amount=amount)
 
         _apply(
             case,
@@ -299,69 +304,67 @@ def withdraw(actor: Any, task_id: int) -> WorkflowTask:
         return task
 
 
-def resume(actor: Any, application: Application, **move: Any) -> Application:
-    """The enterprise resubmitted after a review 补正 on a *locked* application: back to review
-    at the node that asked, with the working days that were left when the clock stopped."""
-    instance = WorkflowInstance.objects.select_for_update().get(application=application)
-    now = timezone.now()
-    due = calendar.deadline(now, instance.remaining_days or 0)
-    changes = {**move.pop("changes", {}), "due_at": due.due_at if due.days else now}
-    transitions.move(application, S.IN_REVIEW, actor=actor, changes=changes, **move)
-    provisional.remember("due_at", [(application, due)])
-    spec = specs.parse(instance.workflow.spec)
-    instance.paused_at, instance.remaining_days = None, None
-    _apply(_Case(application, instance, spec, now), core.Resubmit(), actor)
-    return application
+def resume(actor: Any, subject_type: str, row: Any, **move: Any) -> Any:
+    """Whoever filed a *locked* case resubmitted after a review 补正: back to review at the
+    node that asked, with the working days that were left when the clock stopped. The
+    subject's ``resumed`` moves the case itself (``move`` is passed on)."""
+    case = _locked_case(subject_type, row)
+    due = clock.resume(case.now, case.instance.remaining_days or 0)
+    case.subject.resumed(case, actor, due, **move)
+    case.instance.paused_at, case.instance.remaining_days = None, None
+    _apply(case, core.Resubmit(), actor)
+    return row
 
 
-def reopen(actor: Any, application: Application, reason: str, *, action: str) -> Application:
-    """Send an approved case on a *locked* application back to review at its last level (an
-    objection upheld during publicity): the approvers of that level decide again, with a fresh
-    clock of the rule's review days. The caller releases what the approval had committed."""
-    instance = WorkflowInstance.objects.select_for_update().get(application=application)
-    now = timezone.now()
-    due = calendar.deadline(now, application.rule_version.review_days)
-    transitions.move(
-        application,
-        S.IN_REVIEW,
-        actor=actor,
-        action=action,
-        note=reason,
-        changes={"due_at": due.due_at, "decided_at": None, "approved_amount": None},
-    )
-    provisional.remember("due_at", [(application, due)])
-    instance.finished_at = None
-    spec = specs.parse(instance.workflow.spec)
-    _apply(_Case(application, instance, spec, now), core.Reopen(), actor)
-    return application
+def reopen(actor: Any, subject_type: str, row: Any, reason: str, *, action: str) -> Any:
+    """Send a finished case (a *locked* row) back to review at its last level (an objection
+    upheld during publicity): the approvers of that level decide again, with a fresh clock of
+    the subject's review days. The subject's ``reopened`` moves the case; the caller releases
+    what the approval had committed."""
+    case = _locked_case(subject_type, row)
+    due = clock.start(case.now, case.subject.review_days(row))
+    case.subject.reopened(case, actor, due, reason, action=action)
+    case.instance.finished_at = None
+    _apply(case, core.Reopen(), actor)
+    return row
 
 
-def cancel(actor: Any, application: Application, reason: str) -> None:
-    """The enterprise withdrew a *locked* application under review: every open task is
+def cancel(actor: Any, subject_type: str, row: Any, reason: str) -> None:
+    """The case (a *locked* row) was withdrawn by whoever filed it: every open task is
     cancelled (it leaves the to-do lists) and the workflow ends as withdrawn. The caller moves
-    the application."""
-    instance = WorkflowInstance.objects.select_for_update().get(application=application)
-    spec = specs.parse(instance.workflow.spec)
-    _apply(_Case(application, instance, spec, timezone.now()), core.Cancel(reason), actor)
+    the case."""
+    _apply(_locked_case(subject_type, row), core.Cancel(reason), actor)
 
 
-def in_review_supplement(application: Application) -> bool:
-    """Whether the application's 补正 was asked by a reviewer (not by the window)."""
+def in_review_supplement(subject_type: str, subject_id: int) -> bool:
+    """Whether the case's 补正 was asked by a reviewer (not by the window)."""
     return WorkflowInstance.objects.filter(
-        application=application, status=InstanceStatus.SUPPLEMENT
+        subject_type=subject_type, subject_id=subject_id, status=InstanceStatus.SUPPLEMENT
     ).exists()
 
 
 # --------------------------------------------------------------------------- internals
-def _lock_task(actor: Any, task_id: int) -> tuple[_Case, WorkflowTask]:
-    """The task with its instance and case, locked by one statement (``locking``)."""
+def _locked_case(subject_type: str, row: Any) -> Case:
+    """The case of a subject row its caller has locked: its instance locked after it."""
+    instance = (
+        WorkflowInstance.objects.select_for_update(of=("self",))
+        .select_related("workflow")
+        .get(subject_type=subject_type, subject_id=row.pk)
+    )
+    spec = specs.parse(instance.workflow.spec)
+    return Case(subjects.get(subject_type), row, instance, spec, timezone.now())
+
+
+def _lock_task(actor: Any, task_id: int) -> tuple[Case, WorkflowTask]:
+    """The task with its instance and case, locked (``locking``)."""
     task = locking.locked_task(task_id)
     if task is None:
         raise NotFound("审批任务不存在")
     if task.assignee_id != actor.pk:
         raise PermissionDenied("您不是该任务的办理人，不能处理")
     spec = specs.parse(task.instance.workflow.spec)
-    return _Case(task.application, task.instance, spec, timezone.now()), task
+    subject = subjects.get(task.subject_type)
+    return Case(subject, task.subject, task.instance, spec, timezone.now()), task
 
 
 def _event(action: str, task: WorkflowTask, actor: Any, opinion: str) -> core.Event:
@@ -383,63 +386,24 @@ def _checked_opinion(text: str, label: str = "审批意见") -> str:
     return text
 
 
-def current_amount(application: Application) -> Decimal | None:
-    """The amount as it stands: the latest amount an approver set, else the requested one."""
-    latest = (
-        WorkflowTask.objects.filter(
-            application=application, status="approved", approved_amount__isnull=False
-        )
-        .order_by("-decided_at", "-id")
-        .values_list("approved_amount", flat=True)
-        .first()
-    )
-    return latest if latest is not None else application.requested_amount
-
-
-def _checked_amount(case: _Case, decision: Decision) -> tuple[Decimal | None, str]:
-    """An approver may lower the amount (with a reason), never raise it."""
-    raw = decision.approved_amount
-    if decision.action != "approve" or raw in (None, ""):
-        return None, ""
-    try:
-        amount = parse_yuan(raw, "核定金额")
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), details={"approved_amount": [str(exc)]}) from exc
-    if amount < 0:
-        message = "核定金额不能为负数"
-        raise ValidationFailed(message, details={"approved_amount": [message]})
-    ceiling = current_amount(case.application)
-    if ceiling is not None and amount > ceiling:
-        message = f"核定金额不能高于当前金额 {ceiling:,.2f} 元"
-        raise ValidationFailed(message, details={"approved_amount": [message]})
-    reason = (decision.amount_reason or "").strip()
-    if ceiling is not None and amount < ceiling and not reason:
-        message = "核减金额时必须填写核减理由"
-        raise ValidationFailed(message, details={"amount_reason": [message]})
-    if len(reason) > 300:
-        message = "核减理由不能超过 300 个字"
-        raise ValidationFailed(message, details={"amount_reason": [message]})
-    return (amount, reason) if ceiling is None or amount != ceiling else (None, "")
-
-
-def _supplement_items(case: _Case, task: WorkflowTask, decision: Decision) -> list[dict]:
-    """The items the enterprise must fix when this decision sends the case back to it."""
-    to_enterprise = decision.action == "return_supplement" or (
+def _supplement_items(
+    case: Case, task: WorkflowTask, decision: Decision
+) -> tuple[dict[str, str], ...]:
+    """The items to fix when this decision sends the case back to whoever filed it."""
+    back = decision.action == "return_supplement" or (
         decision.action == "reject" and case.spec.node(task.node_key).on_reject == "supplement"
     )
-    if not to_enterprise:
-        return []
-    return validated_supplement_items(case.application, list(decision.supplement_items))
+    return case.subject.check_supplement(case, decision.supplement_items) if back else ()
 
 
 def _apply(
-    case: _Case,
+    case: Case,
     event: core.Event,
     actor: Any,
     *,
     acting: WorkflowTask | None = None,
     written: Iterable[str] = (),
-    supplement_items: list[dict] | None = None,
+    supplement_items: tuple[dict[str, str], ...] = (),
     before_case_moves: Callable[[], None] | None = None,
 ) -> core.Result:
     """Feed ``event`` to the engine and write what it says. ``acting`` is the task the event is
@@ -461,16 +425,16 @@ def _apply(
     if before_case_moves is not None:
         before_case_moves()
     for effect in result.effects:
-        if isinstance(effect, core.CaseFinished) and effect.status != "withdrawn":
-            _finish(case, effect.status, actor)  # a withdrawn case is moved by the caller
+        if isinstance(effect, core.CaseFinished) and effect.status != InstanceStatus.WITHDRAWN:
+            case.subject.finished(case, effect.status, actor)  # the caller moves a withdrawn one
         elif isinstance(effect, core.SupplementRequested):
-            _pause(case, actor, effect.reason, supplement_items or [])
+            _pause(case, actor, effect.reason, supplement_items)
     _notify_assigned(case, rows)
     return result
 
 
 def _opened_rows(
-    case: _Case, before: core.State, after: core.State
+    case: Case, before: core.State, after: core.State
 ) -> list[tuple[WorkflowTask, calendar.Deadline]]:
     """Rows (not saved yet) of the tasks the step opens, with their deadlines."""
     old = {task.id for task in before.tasks}
@@ -487,7 +451,7 @@ def _opened_rows(
         due = task_deadline(node, case.now)
         row = WorkflowTask(
             instance=case.instance,
-            application=case.application,
+            **case.links,
             key=task.id,
             node_key=task.node,
             node_name=node.name,
@@ -504,7 +468,7 @@ def _opened_rows(
 
 
 def _write_tasks(
-    case: _Case,
+    case: Case,
     before: core.State,
     after: core.State,
     opened: list[WorkflowTask],
@@ -558,11 +522,10 @@ def _as_new_row(task: WorkflowTask) -> WorkflowTask:
 
 
 def task_deadline(node: specs.NodeSpec, now: dt.datetime) -> calendar.Deadline:
-    """The node's limit from ``now``: working days by the holiday table, or plain hours (never
-    provisional)."""
+    """The node's limit from ``now``: working days by the holiday table, or plain hours."""
     if node.limit_unit == "hours":
-        return calendar.Deadline(now, 0, now + dt.timedelta(hours=node.limit_value), False)
-    return calendar.deadline(now, node.limit_value)
+        return clock.in_hours(now, node.limit_value)
+    return clock.start(now, node.limit_value)
 
 
 # Everything a step may change; the definition, notes and start are written once, at start.
@@ -577,115 +540,45 @@ _INSTANCE_FIELDS = [
 ]
 
 
-def _write_instance(case: _Case, state: core.State) -> None:
+def _write_instance(case: Case, state: core.State) -> None:
     instance = case.instance
     instance.state = state_to_json(state)
-    instance.status = _INSTANCE_STATUS.get(state.status, InstanceStatus.RUNNING)
+    instance.status = InstanceStatus(state.status)
     instance.current_level = state.level
     instance.version += 1
-    if state.status in ("approved", "rejected", "withdrawn"):
+    if instance.status in _FINISHED:
         instance.finished_at = case.now
     instance.save(update_fields=_INSTANCE_FIELDS)
 
 
-def _finish(case: _Case, status: str, actor: Any) -> None:
-    approved = status == "approved"
-    changes: dict[str, Any] = {"decided_at": case.now}
-    data = None
-    if approved:
-        changes["approved_amount"], reductions = _amounts(case.application)
-        # The amounts and each lowering's reason go on the timeline line: the enterprise's
-        # message and the 审核结果告知书 state them (applications.notices, space.documents).
-        data = {
-            "requested_amount": _text(case.application.requested_amount),
-            "approved_amount": _text(changes["approved_amount"]),
-            "reductions": reductions,
-        }
-    _move(
-        case,
-        actor,
-        S.APPROVED if approved else S.REJECTED,
-        action="review_approved" if approved else "review_rejected",
-        data=data,
-        changes=changes,
-    )
-    if approved:  # last: the budget row is shared by every approval of the rule and year
-        audited = case.gathered is None
-        taken = budgets.commit(actor, case.application, changes["approved_amount"], audited=audited)
-        if taken is not None and not audited:
-            case.gathered["budget"] = taken
-
-
-def _move(case: _Case, actor: Any, to_status: str, *, action: str, **move: Any) -> None:
-    """Move the case; a decision's one audit event records the move it caused."""
-    from_status = case.application.status
-    gathered = case.gathered
-    transitions.move(
-        case.application, to_status, actor=actor, action=action, audited=gathered is None, **move
-    )
-    if gathered is not None:
-        gathered["case"] = {"from": from_status, "to": to_status, "step": action}
-
-
-def _text(amount: Decimal | None) -> str | None:
-    return None if amount is None else f"{amount:.2f}"
-
-
-def _amounts(application: Application) -> tuple[Decimal | None, list[dict[str, str]]]:
-    """The amount as it stands (``current_amount``) and every lowering of it by an approver in
-    the order decided (node, amount, reason), from one read."""
-    rows = list(
-        WorkflowTask.objects.filter(
-            application=application, status="approved", approved_amount__isnull=False
-        )
-        .order_by("decided_at", "id")
-        .values_list("node_name", "approved_amount", "amount_reason")
-    )
-    current = rows[-1][1] if rows else application.requested_amount
-    reductions = [
-        {"node": node, "amount": f"{amount:.2f}", "reason": reason}
-        for node, amount, reason in rows
-        if reason
-    ]
-    return current, reductions
-
-
-def _pause(case: _Case, actor: Any, reason: str, items: list[dict]) -> None:
-    """补正 asked in review: the clock stops with the working days left; one notice as at intake."""
-    application = case.application
-    left = calendar.working_days_between(case.now, application.due_at) if application.due_at else 0
-    case.instance.paused_at, case.instance.remaining_days = case.now, max(left, 1)
+def _pause(case: Case, actor: Any, reason: str, items: tuple[dict[str, str], ...]) -> None:
+    """补正 asked in review: the clock stops with the working days left; the subject tells
+    whoever filed the case what to fix."""
+    left = clock.pause(case.now, case.subject.due_at(case.row))
+    case.instance.paused_at, case.instance.remaining_days = case.now, left
     case.instance.save(update_fields=["paused_at", "remaining_days"])
-    notice = issue_notice(application, items, reason, actor=actor, now=case.now)
-    _move(
-        case,
-        actor,
-        S.SUPPLEMENT_REQUIRED,
-        action="review_supplement",
-        note=reason,
-        data=notice_data(notice),
-    )
+    case.subject.supplement_requested(case, actor, reason, items)
 
 
-def _notify_assigned(case: _Case, tasks: list[WorkflowTask]) -> None:
-    application = case.application
-    link = reverse("workflow:case", args=[application.pk])
+def _notify_assigned(case: Case, tasks: list[WorkflowTask]) -> None:
+    if not tasks:
+        return
+    label = case.subject.label_of(case.row)
     notify_each(
         Message(
             task.assignee,
             "task_assigned",
-            f"新的审批待办：{application.number} {task.node_name}",
+            f"新的审批待办：{label.number} {task.node_name}",
             f"task:{task.pk}:assigned",
-            body=f"“{application.rule_version.title}”，办理期限 "
-            f"{timezone.localtime(task.due_at):%Y-%m-%d %H:%M}",
-            link=link,
+            body=f"“{label.title}”，办理期限 {timezone.localtime(task.due_at):%Y-%m-%d %H:%M}",
+            link=label.link,
         )
         for task in tasks
     )
 
 
-def _timeline(
-    case: _Case,
+def _history(
+    case: Case,
     actor: Any,
     action: str,
     task: WorkflowTask,
@@ -695,11 +588,11 @@ def _timeline(
     data: dict[str, Any] = {"task": task.pk, "node": task.node_name}
     if amount is not None:
         data["approved_amount"] = str(amount)
-    transitions.record_event(case.application, actor=actor, action=action, note=note, data=data)
+    case.subject.record(case, actor, action, note, data)
 
 
 def _audit(
-    case: _Case,
+    case: Case,
     actor: Any,
     action: str,
     task: WorkflowTask,
@@ -713,14 +606,14 @@ def _audit(
     gathered = case.gathered or {}
     moved = gathered.get("case")
     audit.record(
-        f"application.{action}",
+        f"{case.subject.type}.{action}",
         actor=actor,
-        target=case.application,
+        target=case.subject.audit_target(case.row),
         before={"status": moved["from"]} if moved else None,
         after={**after, **gathered},
     )
 
 
-def _record(case: _Case, actor: Any, action: str, task: WorkflowTask, note: str) -> None:
-    _timeline(case, actor, action, task, note)
+def _record(case: Case, actor: Any, action: str, task: WorkflowTask, note: str) -> None:
+    _history(case, actor, action, task, note)
     _audit(case, actor, action, task, note)

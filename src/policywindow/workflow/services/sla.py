@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from policywindow.core import calendar
@@ -19,7 +18,8 @@ from policywindow.notifications.services import notify
 from policywindow.system.models import Department
 
 from .. import spec as specs
-from ..models import WorkflowTask
+from ..models import TaskStatus, WorkflowTask
+from ..selectors import labelled
 
 BATCH = 200
 
@@ -47,10 +47,11 @@ def sweep(now: dt.datetime | None = None) -> SweepReport:
 
 
 def _claim(**filters) -> list[WorkflowTask]:
-    return list(
+    """A batch of open tasks, each with its case's ``label`` (``selectors.labelled``)."""
+    return labelled(
         WorkflowTask.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("application__rule_version", "instance__workflow", "assignee")
-        .filter(status="open", **filters)
+        .filter(status=TaskStatus.OPEN, **filters)
         .order_by("due_at", "id")[:BATCH]
     )
 
@@ -112,7 +113,7 @@ def _leaders(department_ids: set[int]) -> dict[int, object]:
 
 
 def _title(task: WorkflowTask) -> str:
-    return f"{task.application.number} {task.node_name}"
+    return f"{task.label.number} {task.node_name}"
 
 
 def _tell(task: WorkflowTask, users: list, kind: str, subject: str, body: str, sms: bool = False):
@@ -120,8 +121,8 @@ def _tell(task: WorkflowTask, users: list, kind: str, subject: str, body: str, s
         users,
         kind=kind,
         subject=subject,
-        body=f"“{task.application.rule_version.title}”：{body}",
-        link=reverse("workflow:case", args=[task.application_id]),
+        body=f"“{task.label.title}”：{body}",
+        link=task.label.link,
         dedupe_key=f"task:{task.pk}:{kind}",
         sms=sms,
     )

@@ -92,3 +92,38 @@ def test_the_policy_and_enterprise_events_have_matching_as_subscriber():
     assert events.subscribers(RulePublished) == (subscribers.rule_published,)
     assert events.subscribers(PolicyPublished) == (subscribers.policy_published,)
     assert events.subscribers(EnterpriseChanged) == (subscribers.enterprise_changed,)
+
+
+@pytest.mark.django_db
+def test_an_in_transaction_subscriber_runs_at_once_and_its_refusal_rolls_back(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(events, "_subscribers", {})
+    monkeypatch.setattr(events, "_in_transaction", {})
+    later: list[events.Event] = []
+    events.subscribe(Happened, later.append)
+    events.subscribe(Happened, lambda event: f"took {event.thing_id}", in_transaction=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert events.publish(Happened(5)) == ["took 5"]
+        assert later == []
+    assert later == [Happened(5)]
+
+    def refuse(event: Happened) -> None:
+        raise ValueError(f"over the budget for {event.thing_id}")
+
+    events.subscribe(Other, refuse, in_transaction=True)
+    with pytest.raises(ValueError, match="over the budget for 6"), transaction.atomic():
+        Session.objects.create(session_key="r" * 32, session_data="", expire_date=timezone.now())
+        events.publish(Other(6))
+    assert not Session.objects.filter(session_key="r" * 32).exists()
+
+
+def test_finance_takes_an_approval_from_the_budget_inside_the_decision():
+    from policywindow.applications.events import ApplicationApproved
+    from policywindow.finance import subscribers
+
+    assert events.subscribers(ApplicationApproved, in_transaction=True) == (
+        subscribers.application_approved,
+    )
+    assert events.subscribers(ApplicationApproved) == ()

@@ -6,8 +6,8 @@ node condition reads (the enterprise's registry facts, the typed answers, the am
 leads it (the rule version's lead department) and where the applicant is, and what the review's
 outcomes do to the application: its status and timeline line (``transitions``), the notice
 to the enterprise for a 补正, the approved amount with every lowering and its reason, and the
-rule's budget commitment (``finance.services.budgets``, last: its row is shared by every
-approval of the rule and year).
+rule's budget commitment, which finance makes when told ``ApplicationApproved`` inside the
+deciding transaction (last: its row is shared by every approval of the rule and year).
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from typing import Any
 
 from django.urls import reverse
 
-from policywindow.core import provisional
+from policywindow.core import events, provisional
 from policywindow.core.calendar import Deadline
 from policywindow.core.errors import ValidationFailed
 from policywindow.core.money import parse_yuan
-from policywindow.finance.services import budgets
 from policywindow.workflow import spec as specs
 from policywindow.workflow import subjects
 from policywindow.workflow.models import TaskStatus, WorkflowTask
@@ -30,6 +29,7 @@ from policywindow.workflow.services.runtime import STEP_LABELS, Case, Decision
 from policywindow.workflow.subjects import CaseContext, Label
 
 from . import review_locking, transitions
+from .events import ApplicationApproved
 from .models import Application
 from .models import ApplicationStatus as S
 from .selectors_filing import application_facts
@@ -146,11 +146,12 @@ class ApplicationSubject(subjects.Subject):
             data=data,
             changes=changes,
         )
-        if approved:  # last: the budget row is shared by every approval of the rule and year
+        if approved:  # last: finance's budget row is shared by every approval of the rule
             audited = case.gathered is None
-            taken = budgets.commit(actor, case.row, changes["approved_amount"], audited=audited)
-            if taken is not None and not audited:
-                case.gathered["budget"] = taken
+            event = ApplicationApproved(case.row, changes["approved_amount"], actor, audited)
+            taken = [answer for answer in events.publish(event) if answer is not None]
+            if taken and not audited:
+                case.gathered["budget"] = taken[0]
 
     def supplement_requested(
         self, case: Case, actor: Any, reason: str, items: tuple[dict[str, str], ...]

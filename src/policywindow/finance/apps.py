@@ -13,6 +13,7 @@ class FinanceConfig(AppConfig):
 
         from . import (
             deadline_tracking,
+            subscribers,
             tasks,  # noqa: F401 — registers the end-of-publicity sweep
         )
         from .labels import AUDIT_LABELS, NOTIFICATION_LABELS, TIMELINE_LABELS
@@ -21,3 +22,4 @@ class FinanceConfig(AppConfig):
         register_action_labels(AUDIT_LABELS)
         register_kind_labels(NOTIFICATION_LABELS)
         deadline_tracking.register()
+        subscribers.subscribe()

@@ -34,14 +34,14 @@ def test_concurrent_accepts_serialise_on_the_case_row(monkeypatch, department, m
     clerks = [make_user(f"clerk{i}", "window_clerk") for i in range(CLERKS)]
     checklist = all_complete(case)
 
-    # Widen the race: each accept lingers inside its transaction after reading the row.
-    deadline = intake.calendar.working_day_deadline
+    # Widen the race: each accept lingers inside its transaction (the clock starts there).
+    start_clock = intake.clock.start
 
-    def slow_deadline(*args, **kwargs):
+    def slow_start(*args, **kwargs):
         time.sleep(0.3)
-        return deadline(*args, **kwargs)
+        return start_clock(*args, **kwargs)
 
-    monkeypatch.setattr(intake.calendar, "working_day_deadline", slow_deadline)
+    monkeypatch.setattr(intake.clock, "start", slow_start)
     barrier = threading.Barrier(CLERKS)
     outcomes: list[str] = []
 

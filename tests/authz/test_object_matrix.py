@@ -419,6 +419,32 @@ OPERATIONS: dict[tuple[str, str], Entry] = {
     ("GET", "/finance-submissions/{submission_id}/payment-instructions"): entry(
         lambda w: [w.submission.pk], "finance policy_admin"
     ),
+    # The enterprise's 补正 resubmission (as applications:apply_supplement): B gets a 404.
+    ("POST", "/applications/{application_id}/resubmission"): entry(
+        lambda w: [w.fix_a.pk],
+        "ent_a",
+        "ent_b",
+        kind=ACTION,
+        body=lambda w: {"license": [upload()]},
+        multipart=True,
+    ),
+    # 公示, 经费审批表 and 归档: as their pages.
+    ("GET", "/publicity-batches/{batch_id}"): entry(
+        lambda w: [w.publicity.pk], "policy_admin bureau_leader"
+    ),
+    ("GET", "/fund-form-batches/{batch_id}"): entry(
+        form_batch, "finance policy_admin bureau_leader"
+    ),
+    ("GET", "/fund-form-batches/{batch_id}/pdf"): entry(
+        form_batch, "finance policy_admin bureau_leader"
+    ),
+    ("GET", "/fund-forms/{form_id}/pdf"): entry(fund_form, "finance policy_admin bureau_leader"),
+    ("GET", "/archive-batches/{batch_id}"): entry(
+        lambda w: [w.archive_batch.pk], "finance policy_admin bureau_leader"
+    ),
+    ("GET", "/archives/{archive_id}/download"): entry(
+        lambda w: [w.archive.pk], "finance policy_admin bureau_leader"
+    ),
 }
 
 

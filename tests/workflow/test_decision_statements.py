@@ -55,6 +55,9 @@ def _decide(user, *, key: str) -> tuple[list[str], dict, list[str]]:
     task = WorkflowTask.objects.get(assignee=user, status="open")
     token = issue_token(user, name="计数", lifetime=dt.timedelta(days=1)).plaintext
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    # A fresh connection, as a served process starts with: what earlier tests prepared on this
+    # one (statements outlive their transactions) would hide the lock's one PREPARE.
+    connection.close()
     assert client.get("/api/v1/me").status_code == 200  # warm: the identity is cached
     with CaptureQueriesContext(connection) as captured:
         response = client.post(

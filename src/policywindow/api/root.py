@@ -9,8 +9,10 @@ access declaration on every operation (security.py).
 from ninja import NinjaAPI
 
 from policywindow.applications import api_filing, api_intake
+from policywindow.archives import api as archives_api
 from policywindow.enterprises import api as enterprises_api
 from policywindow.finance import api as finance_api
+from policywindow.fundforms import api as fundforms_api
 from policywindow.matching import api as matching_api
 from policywindow.policies import api as policies_api
 from policywindow.workflow import api as workflow_api
@@ -51,5 +53,8 @@ api.add_router("", enterprises_api.router)
 api.add_router("", api_filing.router)
 api.add_router("", api_intake.router)
 api.add_router("", workflow_api.router)
+api.add_router("", finance_api.publicity_router)
+api.add_router("", fundforms_api.router)
 api.add_router("", finance_api.router)
+api.add_router("", archives_api.router)
 api.add_router("", matching_api.router)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import TextChoices
 from ninja import Field, Schema
-from pydantic import PlainValidator, WithJsonSchema, field_validator
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema, field_validator
 
 from policywindow.core import deadlines
 from policywindow.core.money import MONEY_PATTERN, parse_yuan
 from policywindow.system.identity import enabled_roles
 from policywindow.system.models import mobile_validator, username_validator
 
-MONEY_AS_STRING = '金额须以字符串提交，如 "12345.67"（JSON 数字会丢失精度）'
+MONEY_AS_STRING = '金额须为最多两位小数的字符串，如 "1234.50"（JSON 数字会丢失精度）'
 MONEY_UNGROUPED = '金额不能含千分位分隔符，如 "1234567.89"'
 
 
@@ -42,6 +43,24 @@ Money = Annotated[
         {"type": "string", "pattern": MONEY_PATTERN, "examples": ["300000.00"]}, mode="validation"
     ),
 ]
+
+# An amount the API answers: a string with exactly two decimals, whatever the Decimal's exponent.
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda amount: f"{amount:.2f}", return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "examples": ["300000.00"]}
+    ),
+]
+
+
+def labelled_enum(choices: type[TextChoices] | Mapping[str, str], what: str = "") -> Any:
+    """A status field's type: its values as an enum in the schema, described ``value = 中文``
+    (``in_finance = 待拨付``) from the choices the models declare, so the two cannot drift."""
+    labels = dict(choices) if isinstance(choices, Mapping) else dict(choices.choices)
+    listed = "；".join(f"{value} = {label}" for value, label in labels.items())
+    description = f"{what}：{listed}" if what else listed
+    return Annotated[Literal[tuple(labels)], Field(description=description)]
 
 
 class ErrorOut(Schema):

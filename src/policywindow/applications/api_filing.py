@@ -24,15 +24,16 @@ from ninja.pagination import paginate
 
 from policywindow.api.idempotency import KEY_HEADER, idempotent
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import MONEY_AS_STRING, ErrorOut
+from policywindow.api.schemas import MONEY_AS_STRING, ErrorOut, MoneyOut, labelled_enum
 from policywindow.api.security import authenticated, require
-from policywindow.core.errors import ValidationFailed
+from policywindow.core.errors import Conflict, ValidationFailed
 from policywindow.policies.selectors import rule_by_code
 
 from . import selectors_filing as reads
 from .forms import ItemSpec, data_value, specs_of_snapshot
 from .models import Application
 from .models import ApplicationStatus as S
+from .selectors import open_supplement_notice
 from .services import filing, submission
 
 router = Router(tags=["一表申请"])
@@ -124,20 +125,19 @@ class EligibilityOut(Schema):
     unknowns: list[str]
 
 
-def _money(value) -> str | None:
-    return None if value is None else f"{value:.2f}"
+ApplicationStatusValue = labelled_enum(S, "申报状态")
 
 
 class ApplicationSummaryOut(Schema):
     id: int
     number: str | None
-    status: str
+    status: ApplicationStatusValue
     status_label: str
     year: int
     channel: str = Field(description="online 网上申报 / window 窗口代办")
     rule: RuleRef
     enterprise: EnterpriseRef
-    requested_amount: str | None = Field(description="申请金额（元，两位小数）")
+    requested_amount: MoneyOut | None = Field(description="申请金额（元，两位小数）")
     submitted_at: dt.datetime | None
     created_at: dt.datetime
 
@@ -149,10 +149,6 @@ class ApplicationSummaryOut(Schema):
     def resolve_rule(application: Application) -> dict[str, Any]:
         version = application.rule_version
         return {"code": application.rule.code, "title": version.title, "version": version.version}
-
-    @staticmethod
-    def resolve_requested_amount(application: Application) -> str | None:
-        return _money(application.requested_amount)
 
 
 class ApplicationOut(ApplicationSummaryOut):
@@ -376,6 +372,60 @@ def upload_materials(
 @idempotent
 def submit_application(request: HttpRequest, application_id: int):
     return _out(filing.submit(request.auth, application_id), ())
+
+
+RESUBMISSION_FORM = {
+    "type": "object",
+    "properties": {
+        "answers": {
+            "type": "string",
+            "description": "补正告知所列各项的新填报值，JSON 对象（写法同 PATCH /applications/{id} "
+            "的 answers）；附件项可写要保留的材料 id 列表，不写则以本次上传的文件替换",
+        },
+    },
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "description": "补正告知所列附件项的新文件：字段名为附件项标识（如 license）",
+    },
+}
+
+
+@router.post(
+    "/applications/{application_id}/resubmission",
+    response={200: ApplicationOut, **ERRORS},
+    summary="提交补正材料（企业；multipart：answers（JSON）与补正附件项的文件；"
+    "支持 Idempotency-Key）",
+    description="只能修改补正告知所列的项（其他项为 400）。补正告知由窗口提出的，提交后回到"
+    "待受理；由审核人提出的，回到该审核人。申报不在待补正状态为 409，不是本企业的申报为 404。",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": RESUBMISSION_FORM}},
+        }
+    },
+)
+@require("portal:apply:create")
+@idempotent
+def resubmit_supplement(request: HttpRequest, application_id: int):
+    application = reads.own_application(request.auth, application_id)
+    notice = open_supplement_notice(application)
+    if application.status != S.SUPPLEMENT_REQUIRED or notice is None:
+        raise Conflict(f"申报当前状态为“{S(application.status).label}”，无需补正")
+    keys = {item.get("key") for item in notice.items if isinstance(item, dict)}
+    answers = _answers_field(request) if "answers" in request.POST else {}
+    outside = [key for key in [*answers, *request.FILES] if key not in keys]
+    if outside:
+        message = "该项不在补正告知中，不能修改"
+        raise ValidationFailed(message, details={key: [message] for key in outside})
+    if not answers and not request.FILES:
+        message = "请提交补正告知所列项的新填报值或文件"
+        raise ValidationFailed(message, details={"answers": [message]})
+    specs = [spec for spec in specs_of_snapshot(application.form_snapshot) if spec.key in keys]
+    moved = filing.resubmit_supplement(
+        request.auth, application, _form_data(specs, answers), request.FILES
+    )
+    return _out(moved, ())
 
 
 def _required_field(request: HttpRequest, name: str) -> str:

@@ -19,6 +19,7 @@ from policywindow.api.security import authenticated, public, require
 from policywindow.core.requestctx import client_ip
 
 from . import selectors, selectors_filing
+from .api_filing import ApplicationStatusValue
 from .models import Application
 from .models import ApplicationStatus as S
 from .services import intake
@@ -84,7 +85,7 @@ class RefuseIn(Schema):
 class DecisionOut(Schema):
     id: int
     number: str
-    status: str
+    status: ApplicationStatusValue
     status_label: str
     revision: int
     accepted_at: dt.datetime | None
@@ -127,7 +128,7 @@ class PublicStatusIn(Schema):
 
 class PublicStatusOut(Schema):
     number: str
-    status: str
+    status: ApplicationStatusValue
     status_label: str
     submitted_on: dt.date | None
     accepted_on: dt.date | None

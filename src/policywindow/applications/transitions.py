@@ -58,6 +58,10 @@ APPLICATION_STEP_LABELS: dict[str, str] = {
 ACTION_LABELS: dict[str, str] = {}
 
 
+# A page older than the row it acts on: someone else moved the case meanwhile.
+STALE_MESSAGE = "该申报已被他人处理，请刷新页面后查看最新状态"
+
+
 def register_step_labels(labels: Mapping[str, str]) -> None:
     """Name case steps on the timeline (called from an ``AppConfig.ready``). ``move`` logs each
     step as ``application.<step>``, so the operation log names it the same."""
@@ -110,10 +114,7 @@ def move(
         raise RuntimeError("move() must run inside the caller's transaction")
     from_status, shown = application.status, str(application)
     if expected_revision is not None and expected_revision != application.revision:
-        raise Conflict(
-            "该申报已被他人处理，请刷新页面后查看最新状态",
-            details={"revision": application.revision},
-        )
+        raise Conflict(STALE_MESSAGE, details={"revision": application.revision})
     if not can_move(from_status, to_status):
         raise Conflict(
             f"当前状态“{S(from_status).label}”不能变为“{S(to_status).label}”",

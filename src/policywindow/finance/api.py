@@ -1,4 +1,4 @@
-"""REST API of 报送财政 and 拨付 (registered in policywindow/api/root.py).
+"""REST API of 公示, 报送财政 and 拨付 (registered in policywindow/api/root.py).
 
 The same selectors and services as the pages: a batch outside the caller's scope is a 404, a
 step out of order (signing for a returned batch, paying a case twice) a 409 with the reason,
@@ -10,28 +10,31 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from policywindow.api.idempotency import idempotent
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import ErrorOut, Money
+from policywindow.api.schemas import ErrorOut, Money, MoneyOut, labelled_enum
 from policywindow.api.security import require
 
 from . import selectors
-from .models import Disbursement, FinanceSubmission
-from .services import disbursements, submissions
+from .models import Disbursement, FinanceSubmission, PublicityBatch, PublicityEntry
+from .services import disbursements, publicity, submissions
 
 router = Router(tags=["财政报送"])
+publicity_router = Router(tags=["公示"])
 
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+SubmissionStatusValue = labelled_enum(FinanceSubmission.Status, "报送状态")
 
 
 class SubmissionOut(Schema):
     id: int
     batch_id: int
     batch_number: str = Field(description="汇总表编号")
-    status: str = Field(description="submitted 待签收 / received 已签收 / returned 已退回")
+    status: SubmissionStatusValue
     status_label: str
     rounds: int = Field(description="报送次数")
     forms: int = Field(description="审批表份数")
@@ -122,6 +125,133 @@ class InstructionsOut(Schema):
     batch_number: str
     count: int
     instructions: list[InstructionOut]
+
+
+class PublicityCandidateOut(Schema):
+    id: int = Field(description="申报 id（发布公示时放入 application_ids）")
+    number: str
+    enterprise_name: str
+    rule_code: str
+    rule_title: str
+    approved_amount: MoneyOut | None = Field(description="核定金额（元，两位小数）")
+    decided_at: dt.datetime | None = Field(description="审批办结时间")
+
+    @staticmethod
+    def resolve_enterprise_name(app) -> str:
+        return app.enterprise.name
+
+    @staticmethod
+    def resolve_rule_code(app) -> str:
+        return app.rule.code
+
+    @staticmethod
+    def resolve_rule_title(app) -> str:
+        return app.rule_version.title
+
+
+class PublicityCandidateFilter(Schema):
+    rule_id: int | None = Field(None, description="按细则（Rule id）筛选")
+
+
+class PublishIn(Schema):
+    application_ids: list[int] = Field(
+        min_length=1,
+        max_length=publicity.MAX_CASES,
+        description=f"要公示的审核通过的申报 id（1 至 {publicity.MAX_CASES} 件）",
+    )
+    title: str = Field(min_length=1, max_length=100, description="公示名称（不超过 100 字）")
+    days: int = Field(
+        ge=1, le=publicity.MAX_DAYS, description=f"公示期（1 至 {publicity.MAX_DAYS} 个工作日）"
+    )
+
+
+class PublicityEntryOut(Schema):
+    order: int
+    application_id: int
+    application_number: str
+    enterprise_name: str
+    rule_title: str
+    amount: MoneyOut | None = Field(description="公示金额（元）")
+    withdrawn_at: dt.datetime | None = Field(description="撤回公示的时间（未撤回为空）")
+    open_objections: int = Field(description="未处理的异议数")
+
+    @staticmethod
+    def resolve_application_number(entry: PublicityEntry) -> str:
+        return entry.application.number
+
+
+class PublicityBatchOut(Schema):
+    id: int
+    title: str
+    days: int = Field(description="公示期（工作日）")
+    starts_at: dt.datetime
+    ends_at: dt.datetime = Field(description="公示期届满时刻（此后无异议的办件转为公示通过）")
+    running: bool = Field(description="是否仍在公示期内")
+    published_by: str
+    cases: int = Field(description="本人数据范围内的公示办件数")
+    open_objections: int
+
+    @staticmethod
+    def resolve_published_by(batch: PublicityBatch) -> str:
+        return batch.published_by.real_name or batch.published_by.username
+
+
+class PublicityBatchDetailOut(PublicityBatchOut):
+    entries: list[PublicityEntryOut] = Field(description="本人数据范围内的公示办件")
+
+    @staticmethod
+    def resolve_entries(batch: PublicityBatch, context) -> list[PublicityEntry]:
+        return list(selectors.batch_entries(context["request"].auth, batch))
+
+
+def _publicity_batch(request: HttpRequest, pk: int) -> PublicityBatch:
+    """Every batch is public (the notice); its cases are shown within the reader's scope."""
+    return get_object_or_404(selectors.batches(request.auth), pk=pk)
+
+
+@publicity_router.get(
+    "/publicity-candidates",
+    response=list[PublicityCandidateOut],
+    summary="待公示的审核通过办件（按数据范围，审批办结早的在前）",
+)
+@require("finance:publicity:publish")
+@paginate(PagePagination)
+def publicity_candidates(request: HttpRequest, filters: Query[PublicityCandidateFilter]):
+    return selectors.publishable(request.auth, filters.rule_id)
+
+
+@publicity_router.get(
+    "/publicity-batches", response=list[PublicityBatchOut], summary="公示批次列表（新发布的在前）"
+)
+@require("finance:publicity:list")
+@paginate(PagePagination)
+def list_publicity_batches(request: HttpRequest):
+    return selectors.batches(request.auth)
+
+
+@publicity_router.post(
+    "/publicity-batches",
+    response={201: PublicityBatchDetailOut, **ERRORS},
+    summary="发布公示（所选办件转为公示中；支持 Idempotency-Key）",
+    description="所选办件须均为审核通过且在本人数据范围内，全部公示或全部不公示。公示期按工作日"
+    "计算，期满后由后台任务把无异议的办件转为公示通过（无需调用接口）。",
+)
+@require("finance:publicity:publish")
+@idempotent
+def publish(request: HttpRequest, payload: PublishIn):
+    batch = publicity.publish(request.auth, payload.application_ids, payload.title, payload.days)
+    detail = _publicity_batch(request, batch.pk)
+    return Status(201, PublicityBatchDetailOut.from_orm(detail, context={"request": request}))
+
+
+@publicity_router.get(
+    "/publicity-batches/{batch_id}",
+    response={200: PublicityBatchDetailOut, 404: ErrorOut},
+    summary="公示批次详情（含数据范围内的公示办件）",
+)
+@require("finance:publicity:list")
+def get_publicity_batch(request: HttpRequest, batch_id: int):
+    return _publicity_batch(request, batch_id)
 
 
 def _submission(request: HttpRequest, submission: FinanceSubmission) -> FinanceSubmission:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from policywindow.api.schemas import ErrorOut
+from policywindow.api.schemas import ErrorOut, labelled_enum
 from policywindow.api.security import require
 from policywindow.core.errors import NotFound
 from policywindow.enterprises.selectors import enterprise_of
@@ -14,6 +14,7 @@ from policywindow.policies import engine
 from . import selectors
 
 router = Router(tags=["政策计算器"])
+EligibilityValue = labelled_enum(engine.STATUS_LABELS, "资格预审结果")
 
 
 class MatchOut(Schema):
@@ -21,7 +22,7 @@ class MatchOut(Schema):
     title: str
     policy: str
     version: int
-    status: str = Field(description="eligible 符合 / ineligible 不符合 / unknown 信息不全")
+    status: EligibilityValue
     status_label: str
     expected_amount: str | None = Field(description="预计兑现金额（元，两位小数；仅符合条件时）")
     failures: list[str] = Field(

@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from policywindow.api.pagination import PagePagination
-from policywindow.api.schemas import DepartmentRef, ErrorOut
+from policywindow.api.schemas import DepartmentRef, ErrorOut, MoneyOut
 from policywindow.api.security import public
 
 from . import selectors
@@ -77,7 +77,7 @@ class RuleOut(Schema):
     window: str = Field(
         description="申报期状态：open 申报中/always 常年受理/upcoming 尚未开始/closed 已截止"
     )
-    per_enterprise_cap: Decimal | None = Field(
+    per_enterprise_cap: MoneyOut | None = Field(
         alias="current.per_enterprise_cap", description="单个企业上限（元）"
     )
     auto_grant: bool = Field(alias="current.auto_grant", description="免申即享")

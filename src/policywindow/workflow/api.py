@@ -8,7 +8,6 @@ a retried request returns the first result instead of a conflict.
 import datetime as dt
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
@@ -17,7 +16,7 @@ from ninja.pagination import PaginationBase, paginate
 
 from policywindow.api.idempotency import idempotent
 from policywindow.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE
-from policywindow.api.schemas import PROVISIONAL_HELP, ErrorOut, Money
+from policywindow.api.schemas import PROVISIONAL_HELP, ErrorOut, Money, MoneyOut, labelled_enum
 from policywindow.api.security import require
 from policywindow.core import deadlines
 from policywindow.core.errors import PermissionDenied, ValidationFailed
@@ -31,6 +30,7 @@ router = Router(tags=["审批管理"])
 
 ActionValue = Literal["approve", "reject", "return_previous", "return_supplement"]
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+TaskStatusValue = labelled_enum(TaskStatus, "任务状态")
 
 
 class TaskOut(Schema):
@@ -45,7 +45,7 @@ class TaskOut(Schema):
     rule_title: str = Field(description="政策细则或事项名称")
     node: str = Field(description="审批节点")
     mode: str = Field(description="any 或签 / all 会签 / sequential 依次")
-    status: str
+    status: TaskStatusValue
     status_label: str
     opened_at: dt.datetime
     due_at: dt.datetime
@@ -54,7 +54,7 @@ class TaskOut(Schema):
     )
     decided_at: dt.datetime | None
     opinion: str
-    approved_amount: Decimal | None
+    approved_amount: MoneyOut | None
 
 
 def _shown(task: WorkflowTask, request: HttpRequest) -> dict[str, Any]:

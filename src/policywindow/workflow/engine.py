@@ -75,7 +75,8 @@ class WithdrawNotAllowed(InvalidEvent):
     pass
 
 
-_NOT_OPEN_MESSAGES = {
+# Why a task that is no longer open cannot be acted on, by its status.
+NOT_OPEN_MESSAGES = {
     "approved": "该任务已处理，不能重复审批",
     "rejected": "该任务已处理，不能重复审批",
     "returned": "该任务已处理，不能重复审批",
@@ -346,7 +347,7 @@ class _Run:
         if task.assignee != actor:
             raise NotAssignee("您不是该任务的办理人，不能处理")
         if task.status != "open":
-            raise TaskNotOpen(_NOT_OPEN_MESSAGES[task.status])
+            raise TaskNotOpen(NOT_OPEN_MESSAGES[task.status])
         return task
 
     def node_tasks(self, key: str) -> list[Task]:

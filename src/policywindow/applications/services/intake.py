@@ -1,7 +1,7 @@
 """一口受理: accept (受理), one-time 补正 notice (一次性告知), refuse (不予受理).
 
 Every decision locks the application row, is checked against the revision the
-clerk's page showed (a stale page gets a ``Conflict``) and moves the status
+clerk's page showed (a stale page gets a ``Conflict``, before its input is checked) and moves the status
 through ``transitions.move`` — timeline event and audit event in the same
 transaction. Bad input is a ``ValidationFailed`` whose details name the item.
 """
@@ -51,10 +51,10 @@ def accept(
 
     ``checklist`` holds one ``{"key", "result", "comment"}`` per required item.
     """
-    checked = _validated_checklist(application, checklist)
-    _check_length("note", note, "受理意见")
     with transaction.atomic():
         locked = _lock_submitted(application, expected_revision)
+        checked = _validated_checklist(locked, checklist)
+        _check_length("note", note, "受理意见")
         accepted_at = timezone.now()
         due = clock.start(accepted_at, locked.rule_version.review_days)
         moved = transitions.move(
@@ -84,11 +84,10 @@ def request_supplement(
 
     ``items`` holds ``{"key", "comment"}`` per item to fix (at least one).
     """
-    notice_items = validated_supplement_items(application, items)
-    _check_length("comment", comment, "总体说明")
     with transaction.atomic():
         locked = _lock_submitted(application, expected_revision)
-        # Refused by ``move`` on a stale page, the notice goes with the rolled-back transaction.
+        notice_items = validated_supplement_items(locked, items)
+        _check_length("comment", comment, "总体说明")
         notice = issue_notice(
             locked, notice_items, comment.strip(), actor=actor, now=timezone.now()
         )
@@ -107,11 +106,12 @@ def refuse(
     actor: Any, application: Application, reason: str, *, expected_revision: int
 ) -> Application:
     """不予受理 with the reason the enterprise will read."""
-    if not reason.strip():
-        raise ValidationFailed("请填写不予受理的理由", details={"reason": ["请填写不予受理的理由"]})
-    _check_length("reason", reason, "不予受理理由")
     with transaction.atomic():
         locked = _lock_submitted(application, expected_revision)
+        if not reason.strip():
+            message = "请填写不予受理的理由"
+            raise ValidationFailed(message, details={"reason": [message]})
+        _check_length("reason", reason, "不予受理理由")
         return transitions.move(
             locked,
             S.NOT_ACCEPTED,
@@ -128,11 +128,13 @@ def refuse(
 def _lock_submitted(application: Application, expected_revision: int) -> Application:
     """The locked row; intake acts only on 待受理 applications.
 
-    A page older than the row (another revision) is refused by ``move`` with the
-    "已被他人处理" message; this refuses a current page of a case not at intake.
+    State before content: a page older than the row (another revision) and a case not at
+    intake are refused here, before the decision's input is checked.
     """
     locked = transitions.lock(application.pk)
-    if locked.revision == expected_revision and locked.status != S.SUBMITTED:
+    if locked.revision != expected_revision:
+        raise Conflict(transitions.STALE_MESSAGE, details={"revision": locked.revision})
+    if locked.status != S.SUBMITTED:
         raise Conflict(
             f"只有“待受理”的申报可以受理、补正或不予受理，该申报当前为“{S(locked.status).label}”",
             details={"status": locked.status},

@@ -46,6 +46,7 @@ from ..definition import DefinitionError
 from ..models import (
     InstanceStatus,
     TaskAttachment,
+    TaskStatus,
     WorkflowDefinition,
     WorkflowInstance,
     WorkflowTask,
@@ -193,12 +194,15 @@ def decide(
     (``locking``): the answer reads nothing more. One audit event records the decision and
     whatever it caused.
     """
-    if decision.action not in ACTIONS:
-        raise ValidationFailed("请选择审批结论", details={"action": ["请选择审批结论"]})
-    opinion = _checked_opinion(decision.opinion)
-    kinds = _checked_files(files := list(files))
+    files = list(files)
     with write_transaction():
-        case, task = _lock_task(actor, task_id)
+        # State before content: a task decided already (or another's) answers so whatever the
+        # body; the checks below read nothing, so a decision's statements are the same.
+        case, task = _lock_open_task(actor, task_id)
+        if decision.action not in ACTIONS:
+            raise ValidationFailed("请选择审批结论", details={"action": ["请选择审批结论"]})
+        opinion = _checked_opinion(decision.opinion)
+        kinds = _checked_files(files)
         case.gathered = {}
         amount, amount_reason = case.subject.check_amount(case, decision)
         items = _supplement_items(case, task, decision)
@@ -269,9 +273,9 @@ def approve_many(actor: Any, task_ids: Iterable[int], opinion: str) -> dict[int,
 
 def transfer(actor: Any, task_id: int, to_user_id: int, reason: str) -> WorkflowTask:
     """转办: hand an open task to another active staff member of the task's department."""
-    reason = _checked_opinion(reason, label="转办说明")
     with write_transaction():
-        case, task = _lock_task(actor, task_id)
+        case, task = _lock_open_task(actor, task_id)
+        reason = _checked_opinion(reason, label="转办说明")
         target = User.objects.filter(pk=to_user_id, kind=User.Kind.STAFF, is_active=True).first()
         if target is None or target.department_id != task.department_id:
             message = "只能转办给本部门在岗的工作人员"
@@ -365,6 +369,15 @@ def _lock_task(actor: Any, task_id: int) -> tuple[Case, WorkflowTask]:
     spec = specs.parse(task.instance.workflow.spec)
     subject = subjects.get(task.subject_type)
     return Case(subject, task.subject, task.instance, spec, timezone.now()), task
+
+
+def _lock_open_task(actor: Any, task_id: int) -> tuple[Case, WorkflowTask]:
+    """``_lock_task`` for a step only an open task allows (decide, transfer): one no longer open
+    is the engine's ``Conflict`` before the input is checked (withdraw acts on a decided task)."""
+    case, task = _lock_task(actor, task_id)
+    if task.status != TaskStatus.OPEN:
+        raise Conflict(core.NOT_OPEN_MESSAGES[task.status])
+    return case, task
 
 
 def _event(action: str, task: WorkflowTask, actor: Any, opinion: str) -> core.Event:

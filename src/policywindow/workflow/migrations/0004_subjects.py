@@ -1,6 +1,8 @@
 """Workflow subjects: instances and tasks name their case by (subject type, subject id); a
 workflow may belong to a subject type instead of a rule. Every existing row is an application's:
 its subject id is its application id (one UPDATE per table, before the columns become NOT NULL).
+At a million cases it takes minutes and leaves the task table twice its size until vacuumed:
+run VACUUM (ANALYZE) on the two tables afterwards (docs/benchmarks.md).
 """
 
 import django.db.models.deletion

@@ -94,15 +94,21 @@ def enterprise_user(make_user) -> User:
     return make_user("qiye", "enterprise", kind=User.Kind.ENTERPRISE)
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    # Cached identities are keyed by user id; a rolled-back test can hand the next one its ids.
+def empty_caches() -> None:
+    """Forget what earlier tests cached. Cached identities and published items are keyed by
+    row ids, and a rolled-back test hands the next one its ids: a module's data fixture calls
+    this too, since it runs before the per-test fixture below."""
     from django.core.cache import cache
 
     from policywindow.system import identity
 
     cache.clear()
     identity.clear_process_copies()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    empty_caches()
 
 
 @pytest.fixture(autouse=True)

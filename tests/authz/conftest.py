@@ -8,6 +8,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from tests.authz.world import World, build
+from tests.conftest import empty_caches
 
 
 @pytest.fixture(scope="module")
@@ -34,5 +35,6 @@ def world(django_db_setup, django_db_blocker, _media, tmp_path_factory) -> World
         ),
         transaction.atomic(),
     ):
+        empty_caches()
         yield build()
         transaction.set_rollback(True)

@@ -750,6 +750,12 @@ OUT_OF_SCOPE_OPERATIONS = (
     ("GET", "/enterprises/{enterprise_id}"),
     ("PATCH", "/enterprises/{enterprise_id}"),
     ("GET", "/finance-submissions/{submission_id}/payment-instructions"),
+    # As their pages (fundforms:batch_detail, batch_pdf, form_pdf; archives:batch_detail, download).
+    ("GET", "/fund-form-batches/{batch_id}"),
+    ("GET", "/fund-form-batches/{batch_id}/pdf"),
+    ("GET", "/fund-forms/{form_id}/pdf"),
+    ("GET", "/archive-batches/{batch_id}"),
+    ("GET", "/archives/{archive_id}/download"),
 )
 
 

@@ -22,6 +22,7 @@ from policywindow.system.demo import load_demo
 from policywindow.system.models import User
 from policywindow.system.services import config as services
 from policywindow.workflow.models import WorkflowTask
+from tests.conftest import empty_caches
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.datetime(2027, 1, 20, 10, 0, tzinfo=SHANGHAI)
@@ -39,6 +40,7 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         transaction.atomic(),
     ):
         patch.setattr(timezone, "now", lambda: TODAY)
+        empty_caches()
         assert not CalendarDay.objects.filter(date__year=2027).exists()
         load_demo()
         load_business_demo()

@@ -38,6 +38,7 @@ from policywindow.workflow import spec
 from policywindow.workflow.candidates import DECIDE_PERMISSIONS
 from policywindow.workflow.models import WorkflowDefinition, WorkflowTask
 from policywindow.workflow.services.designer import condition_labels
+from tests.conftest import empty_caches
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +59,7 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=fast_hashing),
         transaction.atomic(),
     ):
+        empty_caches()
         load_demo()
         yield Loaded(load_business_demo(), media)
         transaction.set_rollback(True)
